@@ -1,0 +1,133 @@
+/* linear.c: fully connected layer with a fused bias + activation epilogue.
+ * GEMM through fnn_gemm (OpenBLAS); this file does what BLAS does not: the epilogue in the same
+ * pass over y, the activation derivative, and the bias gradient accumulated in double. */
+#ifndef FNN_GENERIC
+#include "fastnn.h"
+
+/* Rows per thread worth forking for in the elementwise passes. */
+#define FNN_LINEAR_GRAIN 16384
+
+#define FNN_GENERIC "linear.c"
+#include "dtype.h"
+
+#else  /* generic part, once per dtype */
+
+static inline real FNN(linear_act)(real v, int act)
+{
+    switch (act) {
+    case FNN_ACT_RELU:
+        return v > 0 ? v : (real)0;
+    case FNN_ACT_SIGMOID:   /* stable for large |v|: exp of a non-positive number only */
+        if (v >= 0) {
+            real z = fnn_exp(-v);
+            return 1 / (1 + z);
+        } else {
+            real z = fnn_exp(v);
+            return z / (1 + z);
+        }
+    case FNN_ACT_TANH:
+        return fnn_tanh(v);
+    default:
+        return v;
+    }
+}
+
+/* derivative of the activation expressed through its output y */
+static inline real FNN(linear_act_grad)(real y, int act)
+{
+    switch (act) {
+    case FNN_ACT_RELU:
+        return y > 0 ? (real)1 : (real)0;
+    case FNN_ACT_SIGMOID:
+        return y * (1 - y);
+    case FNN_ACT_TANH:
+        return 1 - y * y;
+    default:
+        return 1;
+    }
+}
+
+void FNN(fnn_linear_fwd)(real *y, const real *x, const real *w, const real *b,
+                         int64_t n, int64_t in, int64_t out, int act)
+{
+    FNN(fnn_gemm)(0, 1, n, out, in, 1, x, in, w, in, 0, y, out);
+    if (b == NULL && act == FNN_ACT_NONE)
+        return;
+    int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        real *row = y + i * out;
+        if (act == FNN_ACT_RELU) {          /* the common case, kept vectorisable */
+            if (b) {
+                for (int64_t j = 0; j < out; j++) {
+                    real v = row[j] + b[j];
+                    row[j] = v > 0 ? v : 0;
+                }
+            } else {
+                for (int64_t j = 0; j < out; j++)
+                    row[j] = row[j] > 0 ? row[j] : 0;
+            }
+        } else if (act == FNN_ACT_NONE) {
+            for (int64_t j = 0; j < out; j++)
+                row[j] += b[j];
+        } else {
+            for (int64_t j = 0; j < out; j++)
+                row[j] = FNN(linear_act)(b ? row[j] + b[j] : row[j], act);
+        }
+    }
+}
+
+void FNN(fnn_linear_bwd)(real *dx, real *dw, real *db, real *dz_scratch,
+                         const real *dy, const real *x, const real *w, const real *y,
+                         int64_t n, int64_t in, int64_t out, int act)
+{
+    const real *dz = dy;
+    if (act != FNN_ACT_NONE) {
+        int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t i = 0; i < n * out; i++)
+            dz_scratch[i] = dy[i] * FNN(linear_act_grad)(y[i], act);
+        dz = dz_scratch;
+    }
+    if (dx)
+        FNN(fnn_gemm)(0, 0, n, in, out, 1, dz, out, w, in, 0, dx, in);
+    if (dw)
+        FNN(fnn_gemm)(1, 0, out, in, n, 1, dz, out, x, in, 0, dw, in);
+    if (db) {
+        /* column sums of dz in double; threads own disjoint blocks of columns */
+        int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
+        #pragma omp parallel num_threads(nt) if(nt > 1)
+        {
+            int t = 0, T = 1;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
+            T = omp_get_num_threads();
+#endif
+            int64_t j0 = out * t / T, j1 = out * (t + 1) / T;
+            double acc_small[64];
+            double *acc = (j1 - j0) <= 64 ? acc_small : (double *)malloc((size_t)(j1 - j0) * sizeof(double));
+            if (acc) {
+                for (int64_t j = j0; j < j1; j++)
+                    acc[j - j0] = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    const real *row = dz + i * out;
+                    for (int64_t j = j0; j < j1; j++)
+                        acc[j - j0] += row[j];
+                }
+                for (int64_t j = j0; j < j1; j++)
+                    db[j] = (real)acc[j - j0];
+                if (acc != acc_small)
+                    free(acc);
+            } else {             /* out of memory for the accumulator: sum column by column */
+                for (int64_t j = j0; j < j1; j++) {
+                    double s = 0;
+                    for (int64_t i = 0; i < n; i++)
+                        s += dz[i * out + j];
+                    db[j] = (real)s;
+                }
+            }
+        }
+    }
+}
+
+#endif

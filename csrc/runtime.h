@@ -1,0 +1,42 @@
+/* runtime.h: thread settings and small shared helpers for every kernel family.
+ *
+ * Threading model: OpenBLAS always runs single-threaded (fnn_runtime_init sets it to 1), and all
+ * parallelism is OpenMP owned by fastnn, including GEMM (see fnn_gemm in blas.h, which splits the
+ * output across OpenMP threads, each calling single-threaded BLAS). So there is one thread pool,
+ * never a threaded BLAS inside an OpenMP region, and no oversubscription.
+ */
+#ifndef FNN_RUNTIME_H
+#define FNN_RUNTIME_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Hot elementwise loops get an AVX2+FMA clone picked at load time (ifunc), and a baseline
+ * x86-64 clone; no -march=native in anything that ships. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define FNN_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FNN_HOT
+#endif
+
+/* Set the thread count used by this extension's kernels; n <= 0 means "follow OpenMP"
+ * (OMP_NUM_THREADS / omp_set_num_threads / threadpoolctl). */
+void fnn_set_num_threads(int n);
+/* Threads a kernel may use. */
+int fnn_get_num_threads(void);
+/* Threads for a piece of work of `work` units where one thread should get at least `grain`
+ * units: 1 for small work, never more than fnn_get_num_threads(). */
+int fnn_threads_for(int64_t work, int64_t grain);
+/* 1 when this extension was built with OpenMP. */
+int fnn_openmp_enabled(void);
+/* Called once at import: makes OpenBLAS single-threaded (fastnn owns the parallelism). */
+void fnn_runtime_init(void);
+
+#endif

@@ -1,0 +1,18 @@
+"""fastnn: compiled neural-network kernels for numpy training loops.
+
+    fastnn.functional   compiled kernels (C + Cython + OpenBLAS), ``<op>_forward`` / ``<op>_backward``
+    fastnn.reference    their pure-numpy twins, same names and signatures
+    fastnn.nn           layers with PyTorch's names and weight layouts
+    fastnn.optim        optimizers with fused in-place updates
+"""
+__version__ = "0.1.0"
+
+# Load the OpenBLAS shared library that the extensions link against (scipy-openblas32 wheel)
+# before any extension is imported.
+import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+
+from ._config import set_num_threads, get_num_threads, show_config, config  # noqa: E402
+from . import functional, reference  # noqa: E402
+
+__all__ = ["functional", "reference", "set_num_threads", "get_num_threads", "show_config",
+           "config", "__version__"]

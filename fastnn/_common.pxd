@@ -1,0 +1,77 @@
+# _common.pxd: what every Cython binding shares: the runtime's C entry points and the inline
+# argument checks that run at the border, before any kernel sees the data.
+#
+# Policy (README, "Errors"): inputs must be numpy arrays of float32 or float64 (TypeError
+# otherwise, and on mixed dtypes; nothing is silently converted); non-contiguous, misaligned,
+# byte-swapped and read-only arrays are accepted and copied to a native C-contiguous array when
+# needed, never written; shape problems raise ValueError naming the argument and the shapes.
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+cdef extern from "runtime.h" nogil:
+    void fnn_set_num_threads(int n)
+    int fnn_get_num_threads()
+    int fnn_openmp_enabled()
+    void fnn_runtime_init()
+
+cdef extern from "fastnn.h" nogil:
+    enum:
+        FNN_ACT_NONE
+        FNN_ACT_RELU
+        FNN_ACT_SIGMOID
+        FNN_ACT_TANH
+
+# Dimensions handed to BLAS must fit its 32-bit integers.
+cdef enum:
+    BLAS_INT_MAX = 2147483647
+
+
+cdef inline str shape_str(object a):
+    return str((<object>a).shape) if cnp.PyArray_Check(a) else type(a).__name__
+
+
+cdef inline int float_typenum(object x, str name) except -1:
+    """NPY_FLOAT32 or NPY_FLOAT64 for a float ndarray; TypeError for anything else."""
+    cdef int t
+    if not cnp.PyArray_Check(x):
+        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, got {type(x).__name__}")
+    t = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {(<cnp.ndarray>x).dtype}")
+    return t
+
+
+cdef inline int check_same_dtype(int expected, object y, str name, str ref_name) except -1:
+    """TypeError unless y is an ndarray of the same float dtype as the reference argument."""
+    cdef int t = float_typenum(y, name)
+    if t != expected:
+        raise TypeError(f"{name} has dtype {(<cnp.ndarray>y).dtype} but {ref_name} has dtype "
+                        f"{cnp.PyArray_DescrFromType(expected)}; mixed dtypes are not converted")
+    return t
+
+
+cdef inline cnp.ndarray c_array(object x):
+    """x itself when it is already native, aligned and C-contiguous; else a contiguous copy.
+    Call after float_typenum has checked the dtype."""
+    if cnp.PyArray_CHKFLAGS(<cnp.ndarray>x, cnp.NPY_ARRAY_CARRAY_RO) and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x):
+        return <cnp.ndarray>x
+    return cnp.PyArray_FROMANY(x, cnp.PyArray_TYPE(<cnp.ndarray>x), 0, 0,
+                               cnp.NPY_ARRAY_CARRAY_RO | cnp.NPY_ARRAY_ENSURECOPY)
+
+
+cdef inline cnp.ndarray new_array(int ndim, cnp.npy_intp *dims, int typenum):
+    """Uninitialised C-contiguous array."""
+    return cnp.PyArray_EMPTY(ndim, dims, typenum, 0)
+
+
+cdef inline int check_ndim(cnp.ndarray a, int ndim, str name, str layout) except -1:
+    if cnp.PyArray_NDIM(a) != ndim:
+        raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {shape_str(a)}")
+    return 0
+
+
+cdef inline int check_blas_dim(int64_t n, str what) except -1:
+    if n > BLAS_INT_MAX:
+        raise ValueError(f"{what} = {n} is larger than BLAS's 32-bit limit {BLAS_INT_MAX}")
+    return 0

@@ -1,0 +1,126 @@
+# _linear.pyx: binding of csrc/linear.c (fully connected layer with fused bias + activation).
+include "_module.pxi"
+
+cdef extern from "linear.h" nogil:
+    void fnn_linear_fwd_f32(float *y, const float *x, const float *w, const float *b,
+                            int64_t n, int64_t i, int64_t o, int act)
+    void fnn_linear_fwd_f64(double *y, const double *x, const double *w, const double *b,
+                            int64_t n, int64_t i, int64_t o, int act)
+    void fnn_linear_bwd_f32(float *dx, float *dw, float *db, float *dz, const float *dy,
+                            const float *x, const float *w, const float *y,
+                            int64_t n, int64_t i, int64_t o, int act)
+    void fnn_linear_bwd_f64(double *dx, double *dw, double *db, double *dz, const double *dy,
+                            const double *x, const double *w, const double *y,
+                            int64_t n, int64_t i, int64_t o, int act)
+
+__all__ = ["linear_forward", "linear_backward"]
+
+LINEAR_ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
+
+
+cdef int activation_code(object activation) except -1:
+    if activation is None:
+        return FNN_ACT_NONE
+    if activation == "relu":
+        return FNN_ACT_RELU
+    if activation == "sigmoid":
+        return FNN_ACT_SIGMOID
+    if activation == "tanh":
+        return FNN_ACT_TANH
+    raise ValueError(f"activation must be one of {LINEAR_ACTIVATIONS}, got {activation!r}")
+
+
+cdef class LinearCtx:
+    """What linear_backward needs: x (N, in), weight (out, in), y (N, out) the forward's output
+    (after the activation), has_bias and activation."""
+    cdef readonly cnp.ndarray x, weight, y
+    cdef readonly bint has_bias
+    cdef readonly object activation
+    cdef int act
+
+    def __repr__(self):
+        return (f"LinearCtx(x={shape_str(self.x)}, weight={shape_str(self.weight)}, "
+                f"has_bias={self.has_bias}, activation={self.activation!r})")
+
+
+def linear_forward(x, weight, bias=None, activation=None):
+    """Fully connected layer: ``y = act(x @ weight.T + bias)`` in one fused pass.
+
+    x (N, in), weight (out, in), bias (out,) or None; activation None, "relu", "sigmoid" or
+    "tanh". float32 or float64, all the same dtype. Returns ``(y, ctx)`` with y (N, out).
+    """
+    cdef int t = float_typenum(x, "x")
+    check_same_dtype(t, weight, "weight", "x")
+    cdef int act = activation_code(activation)
+    cdef cnp.ndarray xa = c_array(x), wa = c_array(weight), ba = None
+    check_ndim(xa, 2, "x", "(N, in_features)")
+    check_ndim(wa, 2, "weight", "(out_features, in_features)")
+    cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
+    if wa.shape[1] != fin:
+        raise ValueError(f"weight {shape_str(wa)} does not match x {shape_str(xa)}: "
+                         f"weight must be (out_features, {fin})")
+    if bias is not None:
+        check_same_dtype(t, bias, "bias", "x")
+        ba = c_array(bias)
+        if ba.ndim != 1 or ba.shape[0] != fout:
+            raise ValueError(f"bias must have shape ({fout},) to match weight {shape_str(wa)}, "
+                             f"got {shape_str(ba)}")
+    check_blas_dim(n, "x.shape[0]")
+    check_blas_dim(fin, "in_features")
+    check_blas_dim(fout, "out_features")
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = fout
+    cdef cnp.ndarray y = new_array(2, dims, t)
+    cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_linear_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa),
+                               <float *>cnp.PyArray_DATA(wa), <float *>bp, n, fin, fout, act)
+        else:
+            fnn_linear_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa),
+                               <double *>cnp.PyArray_DATA(wa), <double *>bp, n, fin, fout, act)
+    cdef LinearCtx ctx = LinearCtx.__new__(LinearCtx)
+    ctx.x = xa
+    ctx.weight = wa
+    ctx.y = y
+    ctx.has_bias = ba is not None
+    ctx.activation = activation
+    ctx.act = act
+    return y, ctx
+
+
+def linear_backward(dy, LinearCtx ctx not None):
+    """Gradients of linear_forward: dy (N, out) -> ``(dx (N, in), dweight (out, in), dbias (out,))``,
+    dbias None when the forward had no bias. The bias gradient is accumulated in double."""
+    cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
+    cdef int t = cnp.PyArray_TYPE(xa)
+    check_same_dtype(t, dy, "dy", "x")
+    cdef cnp.ndarray dya = c_array(dy)
+    cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
+    if dya.ndim != 2 or dya.shape[0] != n or dya.shape[1] != fout:
+        raise ValueError(f"dy must have the forward output's shape ({n}, {fout}), got {shape_str(dya)}")
+    cdef cnp.ndarray dx = new_array(2, xa.shape, t)
+    cdef cnp.ndarray dw = new_array(2, wa.shape, t)
+    cdef cnp.ndarray db = None, dz = None
+    cdef void *dbp = NULL
+    cdef void *dzp = NULL
+    if ctx.has_bias:
+        db = new_array(1, wa.shape, t)
+        dbp = cnp.PyArray_DATA(db)
+    if ctx.act != FNN_ACT_NONE:
+        dz = new_array(2, dya.shape, t)
+        dzp = cnp.PyArray_DATA(dz)
+    cdef int act = ctx.act
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_linear_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dw),
+                               <float *>dbp, <float *>dzp, <float *>cnp.PyArray_DATA(dya),
+                               <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(wa),
+                               <float *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)
+        else:
+            fnn_linear_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dw),
+                               <double *>dbp, <double *>dzp, <double *>cnp.PyArray_DATA(dya),
+                               <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(wa),
+                               <double *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)
+    return dx, dw, db

@@ -1,0 +1,34 @@
+"""Argument checks for the numpy twins: the same policy and messages as the compiled bindings
+(fastnn/_common.pxd), so both backends reject bad input the same way."""
+import numpy as np
+
+FLOAT_TYPES = (np.float32, np.float64)
+
+
+def float_array(x, name):
+    """Return x (an ndarray of float32/float64) or raise TypeError."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, got {type(x).__name__}")
+    if x.dtype.type not in FLOAT_TYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    return x
+
+
+def same_dtype(ref, y, name, ref_name):
+    """Return y after checking it is a float ndarray with ref's dtype (TypeError otherwise)."""
+    float_array(y, name)
+    if y.dtype != ref.dtype:
+        raise TypeError(f"{name} has dtype {y.dtype} but {ref_name} has dtype {ref.dtype}; "
+                        f"mixed dtypes are not converted")
+    return y
+
+
+def ndim(a, n, name, layout):
+    if a.ndim != n:
+        raise ValueError(f"{name} must be {n}-D {layout}, got shape {a.shape}")
+
+
+def reduction(value):
+    if value not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {value!r}")
+    return value
