@@ -1,0 +1,9 @@
+"""Benchmarks of the linear family: compiled vs numpy twin vs torch."""
+import pytest
+
+from conftest import case_params, run_case
+
+
+@pytest.mark.parametrize("case,impl", case_params("linear"))
+def test_linear(benchmark, case, impl):
+    run_case(benchmark, case, impl)
