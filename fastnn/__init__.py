@@ -13,6 +13,8 @@ import scipy_openblas32 as _scipy_openblas32  # noqa: F401
 
 from ._config import set_num_threads, get_num_threads, show_config, config  # noqa: E402
 from . import functional, reference  # noqa: E402
+from .backend import use_backend, get_backend, backend_name  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402
 
 __all__ = ["functional", "reference", "set_num_threads", "get_num_threads", "show_config",
-           "config", "__version__"]
+           "config", "use_backend", "get_backend", "backend_name", "gradcheck", "__version__"]
