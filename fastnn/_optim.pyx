@@ -8,6 +8,7 @@
 include "_module.pxi"
 
 from libc.stdint cimport uintptr_t
+from cpython.number cimport PyNumber_Index
 
 cdef extern from "optim.h" nogil:
     void fnn_sgd_step_f32(float *param, float *buf, const float *grad, int64_t n, double lr,
@@ -122,10 +123,12 @@ cdef inline int check_nonneg(double v, str what) except -1:
     return 0
 
 
-cdef inline int check_step(int64_t step) except -1:
-    if step < 1:
-        raise ValueError(f"step must be >= 1 (steps count from 1), got {step}")
-    return 0
+cdef inline int64_t as_step(object step) except? -1:
+    """The step number, an integer >= 1 (TypeError for a float, as operator.index)."""
+    cdef int64_t s = PyNumber_Index(step)
+    if s < 1:
+        raise ValueError(f"step must be >= 1 (steps count from 1), got {s}")
+    return s
 
 
 # ---------------------------------------------------------------------------------------- SGD
@@ -175,7 +178,7 @@ def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double d
 
 # ------------------------------------------------------------------------------------ Adagrad
 
-def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr_decay=0.0,
+def adagrad_step(param, grad, state_sum, object step, double lr=0.01, double lr_decay=0.0,
                  double weight_decay=0.0, double eps=1e-10, bint maximize=False):
     """One step of torch.optim.Adagrad, in place, in one pass over memory.
 
@@ -188,7 +191,7 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr
     grad: same dtype and shape, any layout, read only. state_sum: same dtype and shape, updated
     in place. Returns None.
     """
-    check_step(step)
+    cdef int64_t k = as_step(step)
     check_nonneg(lr, "learning rate")
     check_nonneg(lr_decay, "lr_decay value")
     check_nonneg(weight_decay, "weight_decay value")
@@ -205,11 +208,11 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr
         if t == cnp.NPY_FLOAT32:
             fnn_adagrad_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(s),
                                  <float *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, step, maximize)
+                                 eps, k, maximize)
         else:
             fnn_adagrad_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(s),
                                  <double *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, step, maximize)
+                                 eps, k, maximize)
 
 
 # ------------------------------------------------------------------------------------ RMSprop
@@ -274,10 +277,10 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
 
 # -------------------------------------------------------------------------------- Adam, AdamW
 
-cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, int64_t step,
+cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, object step,
                    double lr, double beta1, double beta2, double eps, double weight_decay,
                    bint amsgrad, object max_exp_avg_sq, bint maximize, int decoupled) except -1:
-    check_step(step)
+    cdef int64_t k = as_step(step)
     check_nonneg(lr, "learning rate")
     check_nonneg(eps, "epsilon value")
     if not (0 <= beta1 < 1):
@@ -308,16 +311,16 @@ cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq,
             fnn_adam_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(m),
                               <float *>cnp.PyArray_DATA(v), <float *>vmp,
                               <float *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, step, decoupled, maximize)
+                              weight_decay, k, decoupled, maximize)
         else:
             fnn_adam_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(m),
                               <double *>cnp.PyArray_DATA(v), <double *>vmp,
                               <double *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, step, decoupled, maximize)
+                              weight_decay, k, decoupled, maximize)
     return 0
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3, double beta1=0.9,
+def adam_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3, double beta1=0.9,
               double beta2=0.999, double eps=1e-8, double weight_decay=0.0, bint amsgrad=False,
               max_exp_avg_sq=None, bint maximize=False):
     """One step of torch.optim.Adam, in place, in one pass over memory.
@@ -336,7 +339,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3, do
               amsgrad, max_exp_avg_sq, maximize, 0)
 
 
-def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3,
+def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3,
                double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.01,
                bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False):
     """One step of torch.optim.AdamW, in place: adam_step with decoupled weight decay
