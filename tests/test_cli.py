@@ -109,3 +109,15 @@ def test_main_in_process(capsys):
     from fastnn.__main__ import main
     assert main(["info"]) == 0
     assert "threadpoolctl" in capsys.readouterr().out
+
+
+def test_bench_notes_openblas_coretype_without_unsetting_it(tmp_path):
+    out = tmp_path / "b.json"
+    r = fastnn_cli("bench", "--family", "linear", "--impl", "compiled", "--repeat", "3",
+                   "--max-time", "0.01", "--no-quiet-pools", "--json", str(out),
+                   env={"OPENBLAS_CORETYPE": "Haswell"})
+    assert r.returncode == 0, r.stderr
+    assert "env -u OPENBLAS_CORETYPE" in r.stdout
+    doc = json.loads(out.read_text())
+    assert doc["environment"]["env"]["OPENBLAS_CORETYPE"] == "Haswell"   # left as it was
+    assert doc["environment"]["quiet_pools_child"] is False
