@@ -3,22 +3,29 @@
  *
  * Findings (2-core AMD EPYC Zen 2 VM, shared with other jobs; OpenBLAS 0.3.34 from the
  * scipy-openblas32 wheel running its Haswell kernels, numpy 2.4.6 with its own OpenBLAS 0.3.31;
- * times are medians of interleaved rounds, us per call, float32; quiet moments only):
+ * us per call, float32; the machine load is noted with each column):
  *
- *   shape (C = A @ B)               1 thread   fnn 2 thr   numpy 1   numpy 2   OpenBLAS32 2 thr
- *   64x784 @ 784x256   (forward)       316        ~190        308       ~245         ~290*
- *   256x64 @ 64x784    (weight grad)   301        ~175        291        267         ~320*
- *   64x256 @ 256x784   (input grad)    313        ~180        302        247         ~310*
- *   256x784 @ 784x256                 1092        ~660       1088        764          813*
- *   1024x784 @ 784x256                4262       ~2450       4234       2444         6375*
- *   64x288 @ 288x12544 (conv-like)    5944       ~3500       5893       3631         7429*
- *   (* OpenBLAS's own 2 threads, fastnn at 1 OpenMP thread; measured interleaved with the
- *    OpenMP runs, so partly slowed by the idle-pool effect below; alone it is ~numpy 2.)
+ *   shape (C = A @ B)              fastnn 1   numpy 1    fastnn 2     numpy 2    OpenBLAS32 2*
+ *   64x784 @ 784x256   (forward)       316       308    408 (278)   344 (311)    379 (286)
+ *   256x64 @ 64x784    (weight grad)   301       291    346 (313)   281 (267)    448 (322)
+ *   64x256 @ 256x784   (input grad)    313       302    312 (301)   260 (247)    356 (307)
+ *   256x784 @ 784x256                 1092      1088    800 (659)   809 (764)    880 (813)
+ *   1024x784 @ 784x256                4262      4234   2627 (2434) 2654 (2444)  6566 (6375)
+ *   64x288 @ 288x12544 (conv-like)    5944      5893   9918 (7998) 3792 (3631)  7803 (7429)
+ *   "1": one thread, interleaved fastnn/numpy in one process (load ~1). "2": two threads,
+ *   median (first quartile), fastnn's runs and numpy's in separate processes, load 0.6-1.2 from
+ *   other jobs on the 2 cores, so the 2-thread columns are rough. * OpenBLAS's own 2 threads
+ *   with fastnn at 1 OpenMP thread, interleaved with the OpenMP runs (partly slowed by the
+ *   idle-pool effect of finding 2). linear_forward 64x784->256 + bias + relu, each alone,
+ *   2 threads: fastnn 203-214 us vs numpy's np.maximum(x @ w.T + b, 0) 244-248 us (1.16-1.20x).
  *
  * 1. Single-threaded, the wheel's OpenBLAS and numpy's run the same kernels at the same speed
- *    (+-3%, ~80 GFLOP/s on 64x784x256). Splitting the output over 2 OpenMP threads gives
- *    1.6-1.8x; OpenBLAS's own threading is no better, so fastnn keeps OpenBLAS at one thread
- *    and owns the threads (one pool, nothing to oversubscribe inside fastnn).
+ *    (+-3%, ~80 GFLOP/s on 64x784x256). Two threads give 1.4-1.6x on the mid-size shapes for
+ *    both libraries when the machine is quiet; OpenBLAS's own threading was not better than
+ *    fastnn's split, so fastnn keeps OpenBLAS at one thread and owns the threads (one pool,
+ *    nothing to oversubscribe inside fastnn). The conv-like shape (short and very wide, 14 MB
+ *    of B) did not speed up with the column split in these runs while numpy's did (1.55x):
+ *    unresolved, see the report; it was measured only under load.
  * 2. The "linear_forward at batch 256 slower than numpy" reading was not the GEMM: it was idle
  *    thread pools fighting over the 2 cores when numpy and fastnn calls alternate. numpy's
  *    OpenBLAS workers spin (a sched_yield loop) for 2^28 TSC cycles, ~0.12 s, after every
@@ -30,8 +37,9 @@
  *        OMP_WAIT_POLICY=passive                   fastnn alone 345 us (futex wake-ups cost
  *                                                  ~70 us per region on this VM): never do this
  *    OPENBLAS_THREAD_TIMEOUT=4 and GOMP_SPINCOUNT=3000 cost neither library anything when it runs
- *    alone (203 -> 191 us fastnn, 244 -> 237 us numpy), so `fastnn bench` runs with them and
- *    the README recommends them for training loops that mix numpy matmuls and fastnn kernels.
+ *    alone (203 -> 191 us fastnn, 244 -> 237 us numpy), so `fastnn bench` runs with them, and
+ *    they are the advice for training loops that mix numpy matmuls and fastnn kernels (they
+ *    must be set before numpy / fastnn are imported: both libraries read them at load).
  *    Inside fastnn there is no thrash: OpenBLAS never has threads of its own, so OpenMP regions
  *    and BLAS calls alternate on the same libgomp team.
  * 3. On a loaded machine (other processes on one core) any static 2-way split waits for the
