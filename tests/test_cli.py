@@ -1,0 +1,123 @@
+"""The command line (python -m fastnn): info, demo delegation, bench with JSON/plot, bad arguments.
+
+Every run is a subprocess of the in-tree package; bench runs are kept tiny with the hidden
+--max-time option (seconds per case) and --repeat."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fastnn_cli(*args, env=None, timeout=120):
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "fastnn", *args], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_info_prints_config_and_pools():
+    r = fastnn_cli("info")
+    assert r.returncode == 0, r.stderr
+    for word in ("fastnn", "numpy", "blas", "openmp", "num_threads", "compile_flags", "threadpoolctl"):
+        assert word in r.stdout, word
+    assert "scipy_openblas32" in r.stdout          # fastnn's OpenBLAS, as threadpoolctl sees it
+
+
+def test_help_for_each_command():
+    for args in (["--help"], ["info", "--help"], ["bench", "--help"]):
+        r = fastnn_cli(*args)
+        assert r.returncode == 0 and "usage" in r.stdout, args
+
+
+def test_bench_quick_one_family_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    r = fastnn_cli("bench", "--quick", "--family", "linear", "--impl", "compiled,reference",
+                   "--repeat", "3", "--max-time", "0.03", "--threads", "1", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OPENBLAS_THREAD_TIMEOUT=4" in r.stdout     # the quiet-pools child ran
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"environment", "settings", "results", "summary"}
+    env = doc["environment"]
+    assert env["threads"]["fastnn"] == 1 and env["cpu_count"] >= 1 and env["numpy"]
+    assert env["quiet_pools_child"] is True
+    assert "default" in env["malloc"] or "tuned" in env["malloc"]
+    assert doc["results"] and all(r["family"] == "linear" and r["quick"] for r in doc["results"])
+    for res in doc["results"]:
+        assert set(res["impls"]) == {"compiled", "reference"}
+        for st in res["impls"].values():
+            assert 0 < st["q25_s"] <= st["median_s"] <= st["q75_s"] and st["rounds"] >= 3
+        assert res["speedup"]["reference"] > 0
+    assert "linear_forward" in r.stdout and "x vs reference" in r.stdout
+
+
+def test_bench_list_and_plot(tmp_path):
+    r = fastnn_cli("bench", "--full", "--family", "linear", "--list")
+    assert r.returncode == 0 and "linear_forward relu 1024x784->256" in r.stdout
+    if importlib.util.find_spec("matplotlib") is None:
+        r = fastnn_cli("bench", "--family", "linear", "--plot", str(tmp_path / "p.png"))
+        assert r.returncode == 1 and "matplotlib" in r.stderr
+        return
+    png = tmp_path / "scaling.png"
+    r = fastnn_cli("bench", "--full", "--family", "linear", "--impl", "compiled", "--repeat", "3",
+                   "--max-time", "0.02", "--no-quiet-pools", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "scaling plots" in r.stdout
+
+
+def test_scaling_groups_vary_one_param():
+    from fastnn.bench.run import scaling_groups
+    mk = lambda name, params: {"family": "f", "name": name, "params": params, "impls": {"compiled": {}}}
+    res = [mk("op 16x8", {"N": 16, "C": 8}), mk("op 32x8", {"N": 32, "C": 8}),
+           mk("op 16x4", {"N": 16, "C": 4}), mk("other 16x8", {"N": 16, "C": 8})]
+    groups = {(p, tuple(v for v, _ in pts)) for _, p, pts in scaling_groups(res)}
+    assert groups == {("N", (16, 32)), ("C", (4, 8))}
+
+
+@pytest.mark.parametrize("args,code,needle", [
+    (["bench", "--family", "no_such_family"], 2, "unknown family"),
+    (["bench", "--impl", "fortran"], 2, "unknown implementation"),
+    (["bench", "--threads", "0"], 2, "positive integer"),
+    (["bench", "--repeat", "x"], 2, "positive integer"),
+    (["bench", "--quick", "--full"], 2, "not allowed"),
+    (["frobnicate"], 2, "invalid choice"),
+    ([], 2, "required"),
+])
+def test_bad_arguments_exit_nonzero_with_message(args, code, needle):
+    r = fastnn_cli(*args)
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert needle in r.stderr
+
+
+def test_demo_delegates_or_explains():
+    have_demo = importlib.util.find_spec("fastnn.demo") is not None
+    r = fastnn_cli("demo", "--help")
+    if have_demo:
+        assert r.returncode == 0 or "usage" in (r.stdout + r.stderr).lower()
+    else:
+        assert r.returncode == 1 and "fastnn.demo" in r.stderr
+
+
+def test_main_in_process(capsys):
+    from fastnn.__main__ import main
+    assert main(["info"]) == 0
+    assert "threadpoolctl" in capsys.readouterr().out
+
+
+def test_bench_notes_openblas_coretype_without_unsetting_it(tmp_path):
+    out = tmp_path / "b.json"
+    r = fastnn_cli("bench", "--family", "linear", "--impl", "compiled", "--repeat", "3",
+                   "--max-time", "0.01", "--no-quiet-pools", "--json", str(out),
+                   env={"OPENBLAS_CORETYPE": "Haswell"})
+    assert r.returncode == 0, r.stderr
+    assert "env -u OPENBLAS_CORETYPE" in r.stdout
+    doc = json.loads(out.read_text())
+    assert doc["environment"]["env"]["OPENBLAS_CORETYPE"] == "Haswell"   # left as it was
+    assert doc["environment"]["quiet_pools_child"] is False
