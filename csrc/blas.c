@@ -87,12 +87,21 @@ void FNN(fnn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t k,
                    real alpha, const real *a, int64_t lda, const real *b, int64_t ldb,
                    real beta, real *c, int64_t ldc)
 {
+    FNN(fnn_gemm_ep)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
+}
+
+void FNN(fnn_gemm_ep)(int ta, int tb, int64_t m, int64_t n, int64_t k,
+                      real alpha, const real *a, int64_t lda, const real *b, int64_t ldb,
+                      real beta, real *c, int64_t ldc, fnn_epilogue ep, void *ep_arg)
+{
     if (m <= 0 || n <= 0)
         return;
     if (k <= 0) {                  /* empty sum: C = beta * C (BLAS would reject ld = 0) */
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
                 c[i * ldc + j] = beta == 0 ? (real)0 : beta * c[i * ldc + j];
+        if (ep)
+            ep(ep_arg, 0, m, 0, n);
         return;
     }
     int64_t work = m * n * k;
@@ -105,6 +114,8 @@ void FNN(fnn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t k,
         nt = fnn_threads_for((extent + align - 1) / align, 2);   /* >= 2 blocks per thread */
     if (nt <= 1) {
         FNN(fnn_gemm_serial)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (ep)
+            ep(ep_arg, 0, m, 0, n);
         return;
     }
 #ifdef _OPENMP
@@ -117,15 +128,21 @@ void FNN(fnn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t k,
                 const real *ab = ta ? a + lo : a + lo * lda;
                 FNN(fnn_gemm_serial)(ta, tb, hi - lo, n, k, alpha, ab, lda, b, ldb, beta,
                                      c + lo * ldc, ldc);
+                if (ep)          /* while the block is still in this core's cache */
+                    ep(ep_arg, lo, hi, 0, n);
             } else {                   /* columns lo..hi of op(B) and of C */
                 const real *bb = tb ? b + lo * ldb : b + lo;
                 FNN(fnn_gemm_serial)(ta, tb, m, hi - lo, k, alpha, a, lda, bb, ldb, beta,
                                      c + lo, ldc);
+                if (ep)
+                    ep(ep_arg, 0, m, lo, hi);
             }
         }
     }
 #else
     FNN(fnn_gemm_serial)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (ep)
+        ep(ep_arg, 0, m, 0, n);
 #endif
 }
 

@@ -12,6 +12,19 @@
 #include "runtime.h"
 #include "cblas.h"
 
+/* An epilogue runs on one block of C right after the thread that computed it, while the block
+ * is still in that core's cache: rows [row0, row1) x columns [col0, col1). Blocks of different
+ * threads never overlap, so an epilogue may write its block freely. */
+typedef void (*fnn_epilogue)(void *arg, int64_t row0, int64_t row1, int64_t col0, int64_t col1);
+
+/* fnn_gemm followed by ep(ep_arg, ...) on every block (ep may be NULL). */
+void fnn_gemm_ep_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                     float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float beta, float *c, int64_t ldc, fnn_epilogue ep, void *ep_arg);
+void fnn_gemm_ep_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                     double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
+                     double beta, double *c, int64_t ldc, fnn_epilogue ep, void *ep_arg);
+
 void fnn_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                   float beta, float *c, int64_t ldc);

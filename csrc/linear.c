@@ -4,7 +4,7 @@
 #ifndef FNN_GENERIC
 #include "fastnn.h"
 
-/* Rows per thread worth forking for in the elementwise passes. */
+/* Elements per thread worth forking for in the elementwise passes of the backward. */
 #define FNN_LINEAR_GRAIN 16384
 
 #define FNN_GENERIC "linear.c"
@@ -47,34 +47,49 @@ static inline real FNN(linear_act_grad)(real y, int act)
     }
 }
 
-void FNN(fnn_linear_fwd)(real *y, const real *x, const real *w, const real *b,
-                         int64_t n, int64_t in, int64_t out, int act)
+typedef struct {
+    real *y;
+    const real *b;
+    int64_t out;
+    int act;
+} FNN(linear_epilogue_arg);
+
+/* bias + activation on the block rows [i0, i1) x columns [j0, j1) of y */
+static void FNN(linear_epilogue)(void *argp, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
 {
-    FNN(fnn_gemm)(0, 1, n, out, in, 1, x, in, w, in, 0, y, out);
-    if (b == NULL && act == FNN_ACT_NONE)
-        return;
-    int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t i = 0; i < n; i++) {
-        real *row = y + i * out;
+    const FNN(linear_epilogue_arg) *arg = (const FNN(linear_epilogue_arg) *)argp;
+    const real *b = arg->b;
+    int act = arg->act;
+    for (int64_t i = i0; i < i1; i++) {
+        real *row = arg->y + i * arg->out;
         if (act == FNN_ACT_RELU) {          /* the common case, kept vectorisable */
             if (b) {
-                for (int64_t j = 0; j < out; j++) {
+                for (int64_t j = j0; j < j1; j++) {
                     real v = row[j] + b[j];
                     row[j] = v > 0 ? v : 0;
                 }
             } else {
-                for (int64_t j = 0; j < out; j++)
+                for (int64_t j = j0; j < j1; j++)
                     row[j] = row[j] > 0 ? row[j] : 0;
             }
         } else if (act == FNN_ACT_NONE) {
-            for (int64_t j = 0; j < out; j++)
+            for (int64_t j = j0; j < j1; j++)
                 row[j] += b[j];
         } else {
-            for (int64_t j = 0; j < out; j++)
+            for (int64_t j = j0; j < j1; j++)
                 row[j] = FNN(linear_act)(b ? row[j] + b[j] : row[j], act);
         }
     }
+}
+
+void FNN(fnn_linear_fwd)(real *y, const real *x, const real *w, const real *b,
+                         int64_t n, int64_t in, int64_t out, int act)
+{
+    /* the epilogue runs inside the GEMM's threads, on each block while it is in cache */
+    FNN(linear_epilogue_arg) arg = {y, b, out, act};
+    int fused = b != NULL || act != FNN_ACT_NONE;
+    FNN(fnn_gemm_ep)(0, 1, n, out, in, 1, x, in, w, in, 0, y, out,
+                     fused ? FNN(linear_epilogue) : NULL, &arg);
 }
 
 void FNN(fnn_linear_bwd)(real *dx, real *dw, real *db, real *dz_scratch,
