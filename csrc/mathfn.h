@@ -6,7 +6,7 @@
  * SIMD code (8 floats or 4 doubles per AVX2 instruction in the FNN_HOT clone).
  *
  *   fnn_vexp_f32/f64(x)     e^x
- *   fnn_vexpm1_f32/f64(x)   e^x - 1, accurate near 0 (no cancellation)
+ *   fnn_vexpm1_f32/f64(x)   e^x - 1, accurate near 0 (no cancellation); expm1(-0) is +0
  *   fnn_vsigmoid_f32/f64(x) 1 / (1 + e^-x), stable for any x (only e^-|x| is formed)
  *   fnn_vtanh_f32/f64(x)    tanh x through expm1(2|x|) / (expm1(2|x|) + 2), odd, keeps -0
  *
