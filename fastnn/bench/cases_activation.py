@@ -4,8 +4,15 @@ import numpy as np
 
 from . import Case, register, backend, torch_or_unavailable
 
-_TORCH = {"relu": "relu", "leaky_relu": "leaky_relu", "sigmoid": "sigmoid", "tanh": "tanh",
-          "sign": "sign", "gelu": "gelu"}
+_TORCH = {"relu": "nn.functional.relu", "leaky_relu": "nn.functional.leaky_relu",
+          "sigmoid": "sigmoid", "tanh": "tanh", "sign": "sign", "gelu": "nn.functional.gelu"}
+
+
+def _torch_fn(torch, op):
+    f = torch
+    for part in _TORCH[op].split("."):
+        f = getattr(f, part)
+    return f
 _NAIVE = {"relu": lambda x: np.maximum(x, 0), "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
           "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "sign": np.sign}
 
@@ -16,7 +23,7 @@ def _fwd(op, shape, dtype=np.float32):
         if impl == "torch":
             torch = torch_or_unavailable()
             tx = torch.from_numpy(x)
-            f = getattr(torch.nn.functional, _TORCH[op])
+            f = _torch_fn(torch, op)
             def run():
                 with torch.no_grad():
                     return f(tx)
@@ -37,7 +44,7 @@ def _bwd(op, shape, dtype=np.float32):
         if impl == "torch":
             torch = torch_or_unavailable()
             tx = torch.from_numpy(x).requires_grad_()
-            ty = getattr(torch.nn.functional, _TORCH[op])(tx)
+            ty = _torch_fn(torch, op)(tx)
             tdy = torch.from_numpy(dy)
             return lambda: torch.autograd.grad(ty, tx, tdy, retain_graph=True)
         F = backend(impl)
