@@ -90,9 +90,11 @@ def linear_forward(x, weight, bias=None, activation=None):
     return y, ctx
 
 
-def linear_backward(dy, LinearCtx ctx not None):
+def linear_backward(dy, LinearCtx ctx not None, bint input_grad=True):
     """Gradients of linear_forward: dy (N, out) -> ``(dx (N, in), dweight (out, in), dbias (out,))``,
-    dbias None when the forward had no bias. The bias gradient is accumulated in double."""
+    dbias None when the forward had no bias. The bias gradient is accumulated in double.
+    ``input_grad=False`` skips dx (returned as None): a network's first layer does not need it,
+    and it costs as much as the weight gradient."""
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
     check_same_dtype(t, dy, "dy", "x")
@@ -100,8 +102,9 @@ def linear_backward(dy, LinearCtx ctx not None):
     cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
     if dya.ndim != 2 or dya.shape[0] != n or dya.shape[1] != fout:
         raise ValueError(f"dy must have the forward output's shape ({n}, {fout}), got {shape_str(dya)}")
-    cdef cnp.ndarray dx = new_array(2, xa.shape, t)
+    cdef cnp.ndarray dx = new_array(2, xa.shape, t) if input_grad else None
     cdef cnp.ndarray dw = new_array(2, wa.shape, t)
+    cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad else NULL
     cdef cnp.ndarray db = None, dz = None
     cdef void *dbp = NULL
     cdef void *dzp = NULL
@@ -114,12 +117,12 @@ def linear_backward(dy, LinearCtx ctx not None):
     cdef int act = ctx.act
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            fnn_linear_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dw),
+            fnn_linear_bwd_f32(<float *>dxp, <float *>cnp.PyArray_DATA(dw),
                                <float *>dbp, <float *>dzp, <float *>cnp.PyArray_DATA(dya),
                                <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(wa),
                                <float *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)
         else:
-            fnn_linear_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dw),
+            fnn_linear_bwd_f64(<double *>dxp, <double *>cnp.PyArray_DATA(dw),
                                <double *>dbp, <double *>dzp, <double *>cnp.PyArray_DATA(dya),
                                <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(wa),
                                <double *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)

@@ -120,3 +120,15 @@ def test_matches_torch(rng, act):
     assert_close(y, ty.detach().numpy(), np.float64)
     for g, t in zip(F.linear_backward(dy, ctx), (tx, tw, tb)):
         assert_close(g, t.grad.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_backward_without_input_grad(rng, dtype, impl):
+    x, w, b = make(rng, (5, 4), dtype), make(rng, (3, 4), dtype), make(rng, (3,), dtype)
+    y, ctx = impl.linear_forward(x, w, b, "relu")
+    dy = make(rng, y.shape, dtype)
+    dx, dw, db = impl.linear_backward(dy, ctx, input_grad=False)
+    full = impl.linear_backward(dy, ctx)
+    assert dx is None
+    assert_close(dw, full[1], dtype)
+    assert_close(db, full[2], dtype)

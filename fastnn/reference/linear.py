@@ -64,9 +64,9 @@ def linear_forward(x, weight, bias=None, activation=None):
     return y, LinearCtx(x, weight, y, bias is not None, activation)
 
 
-def linear_backward(dy, ctx):
+def linear_backward(dy, ctx, input_grad=True):
     """Gradients of linear_forward: dy (N, out) -> ``(dx, dweight, dbias)`` (dbias None without
-    a bias)."""
+    a bias; dx None when ``input_grad`` is False)."""
     same_dtype(ctx.x, dy, "dy", "x")
     if dy.shape != ctx.y.shape:
         raise ValueError(f"dy must have the forward output's shape {ctx.y.shape}, got {dy.shape}")
@@ -79,7 +79,7 @@ def linear_backward(dy, ctx):
         dz = dy * (1 - y * y)
     else:
         dz = dy
-    dx = dz @ ctx.weight
+    dx = dz @ ctx.weight if input_grad else None
     dw = dz.T @ ctx.x
     db = dz.sum(axis=0, dtype=np.float64).astype(dy.dtype) if ctx.has_bias else None
     return dx, dw, db
