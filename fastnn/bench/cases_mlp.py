@@ -76,7 +76,7 @@ def _mlp_step(n, fin=784, hidden=256, classes=10, dtype=np.float32):
             loss, cl = ce_f(logits, target)
             dlogits = ce_b(dloss, cl)
             dh, dw2, db2 = lin_b(dlogits, c2)
-            _, dw1, db1 = lin_b(dh, c1)
+            _, dw1, db1 = lin_b(dh, c1, input_grad=False)   # as torch: x needs no grad
             for p, g, buf in zip((w1, b1, w2, b2), (dw1, db1, dw2, db2), bufs):
                 sgd(p, g, buf, LR)
             return loss
