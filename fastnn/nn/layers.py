@@ -186,24 +186,25 @@ class Tanh(_Elementwise):
 
 
 class GELU(_Elementwise):
-    """x * Phi(x) (approximate="none") or its tanh approximation (approximate="tanh")."""
+    """GELU, exact form ``x * Phi(x)`` (torch's approximate="none", the only form the kernels
+    provide: approximate="tanh" raises NotImplementedError)."""
     _op = "gelu"
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
+        if approximate == "tanh":
+            raise NotImplementedError("GELU(approximate='tanh') is not available: fastnn's gelu "
+                                      "kernels compute the exact form (approximate='none')")
+        if approximate != "none":
             raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-
-    def _args(self):
-        return () if self.approximate == "none" else (self.approximate,)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
 
 
 class Sign(_Elementwise):
-    """sign(x) (-1, 0, 1); its backward is the kernel's (see fastnn.functional.sign_backward)."""
+    """sign(x) (-1, 0, 1); its gradient is zero (sign is piecewise constant)."""
     _op = "sign"
 
 
