@@ -1,0 +1,1 @@
+/* softmax.h: placeholder, filled below */

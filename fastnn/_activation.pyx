@@ -1,0 +1,360 @@
+# _activation.pyx: binding of csrc/activation.c (elementwise activations, any shape).
+#
+# The fast path is kept lean for tiny arrays (the per-call budget is ~1 us): the numpy C API
+# only, no Python-level helpers, one allocation for the output and one for the ctx.
+include "_module.pxi"
+
+cdef extern from "activation.h" nogil:
+    enum:
+        FNN_MATHFN_EXP
+        FNN_MATHFN_EXPM1
+        FNN_MATHFN_SIGMOID
+        FNN_MATHFN_TANH
+    void fnn_relu_fwd_f32(float *y, const float *x, int64_t n)
+    void fnn_relu_fwd_f64(double *y, const double *x, int64_t n)
+    void fnn_relu_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_relu_bwd_f64(double *dx, const double *dy, const double *y, int64_t n)
+    void fnn_leaky_relu_fwd_f32(float *y, const float *x, int64_t n, float slope)
+    void fnn_leaky_relu_fwd_f64(double *y, const double *x, int64_t n, double slope)
+    void fnn_leaky_relu_bwd_f32(float *dx, const float *dy, const float *x, int64_t n, float slope)
+    void fnn_leaky_relu_bwd_f64(double *dx, const double *dy, const double *x, int64_t n, double slope)
+    void fnn_sigmoid_fwd_f32(float *y, const float *x, int64_t n)
+    void fnn_sigmoid_fwd_f64(double *y, const double *x, int64_t n)
+    void fnn_sigmoid_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_sigmoid_bwd_f64(double *dx, const double *dy, const double *y, int64_t n)
+    void fnn_tanh_fwd_f32(float *y, const float *x, int64_t n)
+    void fnn_tanh_fwd_f64(double *y, const double *x, int64_t n)
+    void fnn_tanh_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_tanh_bwd_f64(double *dx, const double *dy, const double *y, int64_t n)
+    void fnn_sign_fwd_f32(float *y, const float *x, int64_t n)
+    void fnn_sign_fwd_f64(double *y, const double *x, int64_t n)
+    void fnn_gelu_fwd_f32(float *y, const float *x, int64_t n)
+    void fnn_gelu_fwd_f64(double *y, const double *x, int64_t n)
+    void fnn_gelu_bwd_f32(float *dx, const float *dy, const float *x, int64_t n)
+    void fnn_gelu_bwd_f64(double *dx, const double *dy, const double *x, int64_t n)
+    void fnn_mathfn_eval_f32(float *y, const float *x, int64_t n, int fn)
+    void fnn_mathfn_eval_f64(double *y, const double *x, int64_t n, int fn)
+
+cdef extern from "numpy/arrayobject.h":
+    bint PyArray_SAMESHAPE(cnp.ndarray a, cnp.ndarray b)
+
+__all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
+           "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+           "sign_forward", "sign_backward", "gelu_forward", "gelu_backward"]
+
+# Below this many elements the kernel runs with the GIL held: releasing and re-taking it costs
+# more than the loop, and nothing could run in parallel in that time anyway.
+cdef enum:
+    NOGIL_MIN = 4096
+
+
+# ---- ctx classes: what each backward needs ------------------------------------------------------
+
+cdef class ReluCtx:
+    """What relu_backward needs: y, the forward's output (x's shape)."""
+    cdef readonly cnp.ndarray y
+
+    def __repr__(self):
+        return f"ReluCtx(y={shape_str(self.y)})"
+
+
+cdef class LeakyReluCtx:
+    """What leaky_relu_backward needs: x, the forward's input (C-contiguous), and negative_slope."""
+    cdef readonly cnp.ndarray x
+    cdef readonly double negative_slope
+
+    def __repr__(self):
+        return f"LeakyReluCtx(x={shape_str(self.x)}, negative_slope={self.negative_slope!r})"
+
+
+cdef class SigmoidCtx:
+    """What sigmoid_backward needs: y, the forward's output."""
+    cdef readonly cnp.ndarray y
+
+    def __repr__(self):
+        return f"SigmoidCtx(y={shape_str(self.y)})"
+
+
+cdef class TanhCtx:
+    """What tanh_backward needs: y, the forward's output."""
+    cdef readonly cnp.ndarray y
+
+    def __repr__(self):
+        return f"TanhCtx(y={shape_str(self.y)})"
+
+
+cdef class SignCtx:
+    """What sign_backward needs: y, the forward's output (only its shape and dtype are used)."""
+    cdef readonly cnp.ndarray y
+
+    def __repr__(self):
+        return f"SignCtx(y={shape_str(self.y)})"
+
+
+cdef class GeluCtx:
+    """What gelu_backward needs: x, the forward's input (C-contiguous)."""
+    cdef readonly cnp.ndarray x
+
+    def __repr__(self):
+        return f"GeluCtx(x={shape_str(self.x)})"
+
+
+# ---- border helpers -------------------------------------------------------------------------------
+
+cdef inline cnp.ndarray empty_like(cnp.ndarray a):
+    """Uninitialised C-contiguous array of a's shape and dtype."""
+    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+
+
+cdef inline cnp.ndarray grad_array(object dy, cnp.ndarray saved):
+    """dy checked against the array the ctx saved (same dtype, same shape), C-contiguous."""
+    check_same_dtype(cnp.PyArray_TYPE(saved), dy, "dy", "x")
+    if not PyArray_SAMESHAPE(<cnp.ndarray>dy, saved):
+        raise ValueError(f"dy must have the forward output's shape {shape_str(saved)}, "
+                         f"got {shape_str(dy)}")
+    return c_array(dy)
+
+
+# ---- relu -------------------------------------------------------------------------------------------
+
+def relu_forward(x):
+    """ReLU: ``y = max(x, 0)`` elementwise (NaN stays NaN, -0 stays -0, as torch.relu).
+
+    x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef void *xp = cnp.PyArray_DATA(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_relu_fwd_f32(<float *>yp, <float *>xp, n)
+        else:
+            fnn_relu_fwd_f64(<double *>yp, <double *>xp, n)
+    cdef ReluCtx ctx = ReluCtx.__new__(ReluCtx)
+    ctx.y = y
+    return y, ctx
+
+
+def relu_backward(dy, ReluCtx ctx not None):
+    """Gradient of relu_forward: ``dx = dy where y > 0, else 0`` (relu'(0) = 0; a NaN input passes
+    dy through, as torch). dy: the forward output's shape and dtype. Returns dx (same)."""
+    cdef cnp.ndarray y = ctx.y
+    cdef cnp.ndarray dya = grad_array(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t n = cnp.PyArray_SIZE(y)
+    with nogil:
+        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
+            fnn_relu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                             <float *>cnp.PyArray_DATA(y), n)
+        else:
+            fnn_relu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                             <double *>cnp.PyArray_DATA(y), n)
+    return dx
+
+
+# ---- leaky relu -------------------------------------------------------------------------------------
+
+def leaky_relu_forward(x, double negative_slope=0.01):
+    """Leaky ReLU: ``y = x if x > 0 else negative_slope * x`` elementwise.
+
+    x: any shape, float32 or float64; negative_slope: a float (rounded to x's dtype, as torch).
+    Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_leaky_relu_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n,
+                                   <float>negative_slope)
+        else:
+            fnn_leaky_relu_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n,
+                                   negative_slope)
+    cdef LeakyReluCtx ctx = LeakyReluCtx.__new__(LeakyReluCtx)
+    ctx.x = xa
+    ctx.negative_slope = negative_slope
+    return y, ctx
+
+
+def leaky_relu_backward(dy, LeakyReluCtx ctx not None):
+    """Gradient of leaky_relu_forward: ``dx = dy if x > 0 else negative_slope * dy`` (so the
+    derivative at 0 is negative_slope, as torch). dy: x's shape and dtype. Returns dx (same)."""
+    cdef cnp.ndarray x = ctx.x
+    cdef cnp.ndarray dya = grad_array(dy, x)
+    cdef cnp.ndarray dx = empty_like(x)
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    cdef double slope = ctx.negative_slope
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            fnn_leaky_relu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                                   <float *>cnp.PyArray_DATA(x), n, <float>slope)
+        else:
+            fnn_leaky_relu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                                   <double *>cnp.PyArray_DATA(x), n, slope)
+    return dx
+
+
+# ---- sigmoid ----------------------------------------------------------------------------------------
+
+def sigmoid_forward(x):
+    """Logistic sigmoid ``y = 1 / (1 + exp(-x))``, stable for any x (only exp(-|x|) is formed).
+
+    x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_sigmoid_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
+        else:
+            fnn_sigmoid_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef SigmoidCtx ctx = SigmoidCtx.__new__(SigmoidCtx)
+    ctx.y = y
+    return y, ctx
+
+
+def sigmoid_backward(dy, SigmoidCtx ctx not None):
+    """Gradient of sigmoid_forward: ``dx = dy * y * (1 - y)``. dy: y's shape and dtype."""
+    cdef cnp.ndarray y = ctx.y
+    cdef cnp.ndarray dya = grad_array(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t n = cnp.PyArray_SIZE(y)
+    with nogil:
+        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
+            fnn_sigmoid_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                                <float *>cnp.PyArray_DATA(y), n)
+        else:
+            fnn_sigmoid_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                                <double *>cnp.PyArray_DATA(y), n)
+    return dx
+
+
+# ---- tanh -------------------------------------------------------------------------------------------
+
+def tanh_forward(x):
+    """Hyperbolic tangent, elementwise.
+
+    x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_tanh_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
+        else:
+            fnn_tanh_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef TanhCtx ctx = TanhCtx.__new__(TanhCtx)
+    ctx.y = y
+    return y, ctx
+
+
+def tanh_backward(dy, TanhCtx ctx not None):
+    """Gradient of tanh_forward: ``dx = dy * (1 - y**2)``. dy: y's shape and dtype."""
+    cdef cnp.ndarray y = ctx.y
+    cdef cnp.ndarray dya = grad_array(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t n = cnp.PyArray_SIZE(y)
+    with nogil:
+        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
+            fnn_tanh_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                             <float *>cnp.PyArray_DATA(y), n)
+        else:
+            fnn_tanh_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                             <double *>cnp.PyArray_DATA(y), n)
+    return dx
+
+
+# ---- sign -------------------------------------------------------------------------------------------
+
+def sign_forward(x):
+    """Sign: -1, 0 or 1 elementwise (sign(0) = 0; NaN stays NaN, as numpy; torch.sign gives 0).
+
+    x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_sign_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
+        else:
+            fnn_sign_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef SignCtx ctx = SignCtx.__new__(SignCtx)
+    ctx.y = y
+    return y, ctx
+
+
+def sign_backward(dy, SignCtx ctx not None):
+    """Gradient of sign_forward: zeros of dy's shape and dtype (sign is piecewise constant)."""
+    cdef cnp.ndarray y = ctx.y
+    grad_array(dy, y)
+    return cnp.PyArray_ZEROS(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), cnp.PyArray_TYPE(y), 0)
+
+
+# ---- gelu -------------------------------------------------------------------------------------------
+
+def gelu_forward(x):
+    """GELU, exact form: ``y = 0.5 * x * (1 + erf(x / sqrt(2)))`` (torch's approximate="none").
+
+    x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_gelu_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
+        else:
+            fnn_gelu_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef GeluCtx ctx = GeluCtx.__new__(GeluCtx)
+    ctx.x = xa
+    return y, ctx
+
+
+def gelu_backward(dy, GeluCtx ctx not None):
+    """Gradient of gelu_forward: ``dx = dy * (Phi(x) + x * phi(x))`` with Phi, phi the standard
+    normal CDF and density. dy: x's shape and dtype. Returns dx (same)."""
+    cdef cnp.ndarray x = ctx.x
+    cdef cnp.ndarray dya = grad_array(dy, x)
+    cdef cnp.ndarray dx = empty_like(x)
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            fnn_gelu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                             <float *>cnp.PyArray_DATA(x), n)
+        else:
+            fnn_gelu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                             <double *>cnp.PyArray_DATA(x), n)
+    return dx
+
+
+# ---- test hook for csrc/mathfn.h -----------------------------------------------------------------
+
+_MATHFN = {"exp": FNN_MATHFN_EXP, "expm1": FNN_MATHFN_EXPM1, "sigmoid": FNN_MATHFN_SIGMOID,
+           "tanh": FNN_MATHFN_TANH}
+
+
+def _mathfn_for_tests(name, x):
+    """Apply one of csrc/mathfn.h's vectorised helpers ("exp", "expm1", "sigmoid", "tanh") to a
+    float32/float64 array; returns a new C-contiguous array. Private: for tests/test_mathfn.py."""
+    cdef int fn = _MATHFN[name]
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_mathfn_eval_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n, fn)
+        else:
+            fnn_mathfn_eval_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n, fn)
+    return y

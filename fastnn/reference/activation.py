@@ -1,0 +1,191 @@
+"""numpy twin of fastnn._activation: elementwise activations, any shape, float32/float64.
+
+Conventions follow PyTorch: relu'(0) = 0, leaky_relu'(0) = negative_slope, sign' = 0; a NaN in x
+gives NaN in y (sign included: numpy's convention; torch.sign(nan) is 0)."""
+import math
+
+import numpy as np
+
+from ._checks import float_array, same_dtype
+
+__all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
+           "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+           "sign_forward", "sign_backward", "gelu_forward", "gelu_backward"]
+
+
+class _Ctx:
+    __slots__ = ()
+
+    def __repr__(self):
+        fields = ", ".join(f"{k}={getattr(self, k).shape if isinstance(getattr(self, k), np.ndarray) else getattr(self, k)!r}"
+                           for k in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class ReluCtx(_Ctx):
+    """What relu_backward needs: y, the forward's output."""
+    __slots__ = ("y",)
+
+    def __init__(self, y):
+        self.y = y
+
+
+class LeakyReluCtx(_Ctx):
+    """What leaky_relu_backward needs: x, the forward's input, and negative_slope."""
+    __slots__ = ("x", "negative_slope")
+
+    def __init__(self, x, negative_slope):
+        self.x, self.negative_slope = x, negative_slope
+
+
+class SigmoidCtx(_Ctx):
+    """What sigmoid_backward needs: y, the forward's output."""
+    __slots__ = ("y",)
+
+    def __init__(self, y):
+        self.y = y
+
+
+class TanhCtx(_Ctx):
+    """What tanh_backward needs: y, the forward's output."""
+    __slots__ = ("y",)
+
+    def __init__(self, y):
+        self.y = y
+
+
+class SignCtx(_Ctx):
+    """What sign_backward needs: y, the forward's output (only its shape and dtype)."""
+    __slots__ = ("y",)
+
+    def __init__(self, y):
+        self.y = y
+
+
+class GeluCtx(_Ctx):
+    """What gelu_backward needs: x, the forward's input."""
+    __slots__ = ("x",)
+
+    def __init__(self, x):
+        self.x = x
+
+
+def _ctx(ctx, cls, forward):
+    if not isinstance(ctx, cls):
+        raise TypeError(f"ctx must be the {cls.__name__} returned by {forward}, got {type(ctx).__name__}")
+    return ctx
+
+
+def _grad(dy, saved):
+    same_dtype(saved, dy, "dy", "x")
+    if dy.shape != saved.shape:
+        raise ValueError(f"dy must have the forward output's shape {saved.shape}, got {dy.shape}")
+    return dy
+
+
+def relu_forward(x):
+    """ReLU: ``y = max(x, 0)`` elementwise (NaN stays NaN). x: any shape, float32/float64.
+    Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    y = x.copy()
+    y[x < 0] = 0
+    return y, ReluCtx(y)
+
+
+def relu_backward(dy, ctx):
+    """Gradient of relu_forward: dy where y > 0 (or y is NaN), else 0. Returns dx."""
+    y = _ctx(ctx, ReluCtx, "relu_forward").y
+    _grad(dy, y)
+    return np.asarray(np.where(y <= 0, dy.dtype.type(0), dy))
+
+
+def _slope(negative_slope):
+    if isinstance(negative_slope, (str, bytes, bytearray)):
+        raise TypeError(f"negative_slope must be a real number, got {type(negative_slope).__name__}")
+    return float(negative_slope)
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """Leaky ReLU: ``y = x if x > 0 else negative_slope * x``. x: any shape, float32/float64.
+    Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    slope = _slope(negative_slope)
+    y = np.asarray(np.where(x > 0, x, x * slope))
+    return y, LeakyReluCtx(x, slope)
+
+
+def leaky_relu_backward(dy, ctx):
+    """Gradient of leaky_relu_forward: dy where x > 0, else negative_slope * dy. Returns dx."""
+    ctx = _ctx(ctx, LeakyReluCtx, "leaky_relu_forward")
+    _grad(dy, ctx.x)
+    return np.asarray(np.where(ctx.x > 0, dy, dy * ctx.negative_slope))
+
+
+def sigmoid_forward(x):
+    """Logistic sigmoid, stable for any x (only exp(-|x|) is formed). Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    e = np.exp(-np.abs(x))
+    s = 1 / (1 + e)
+    y = np.asarray(np.where(x >= 0, s, e * s))
+    return y, SigmoidCtx(y)
+
+
+def sigmoid_backward(dy, ctx):
+    """Gradient of sigmoid_forward: ``dy * y * (1 - y)``. Returns dx."""
+    y = _ctx(ctx, SigmoidCtx, "sigmoid_forward").y
+    _grad(dy, y)
+    return np.asarray(dy * (y * (1 - y)))
+
+
+def tanh_forward(x):
+    """Hyperbolic tangent, elementwise. Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    y = np.asarray(np.tanh(x))
+    return y, TanhCtx(y)
+
+
+def tanh_backward(dy, ctx):
+    """Gradient of tanh_forward: ``dy * (1 - y**2)``. Returns dx."""
+    y = _ctx(ctx, TanhCtx, "tanh_forward").y
+    _grad(dy, y)
+    return np.asarray(dy * (1 - y * y))
+
+
+def sign_forward(x):
+    """Sign: -1, 0 or 1 elementwise; NaN stays NaN. Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    y = np.asarray(np.sign(x))
+    return y, SignCtx(y)
+
+
+def sign_backward(dy, ctx):
+    """Gradient of sign_forward: zeros of y's shape and dtype."""
+    y = _ctx(ctx, SignCtx, "sign_forward").y
+    _grad(dy, y)
+    return np.zeros(y.shape, y.dtype)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)   # numpy has no erf; math.erf is correctly rounded to ~1 ulp
+
+
+def _normal_cdf(x64):
+    return 0.5 * (1 + np.asarray(_erf(x64 * math.sqrt(0.5)), dtype=np.float64))
+
+
+def gelu_forward(x):
+    """GELU, exact form ``0.5 * x * (1 + erf(x / sqrt(2)))`` (computed in float64, rounded to x's
+    dtype). Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):           # gelu(-inf) = -inf * 0 = NaN, as in C
+        y = np.asarray(x64 * _normal_cdf(x64)).astype(x.dtype)
+    return y, GeluCtx(x)
+
+
+def gelu_backward(dy, ctx):
+    """Gradient of gelu_forward: ``dy * (Phi(x) + x * phi(x))``. Returns dx."""
+    x = _ctx(ctx, GeluCtx, "gelu_forward").x
+    _grad(dy, x)
+    x64 = x.astype(np.float64)
+    pdf = np.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi)
+    return np.asarray(dy * (_normal_cdf(x64) + x64 * pdf)).astype(x.dtype)
