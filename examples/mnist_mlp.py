@@ -5,7 +5,7 @@ repository, which holds the 10,000-image MNIST test set), trains on its first 8,
 tests on its last 2,000 (with a full MNIST directory holding train-* files too, pass --full to
 train on the 60,000 and test on the 10,000).
 
-    python examples/mnist_mlp.py [DIR] [--epochs 5] [--batch-size 64] [--backend compiled]
+    python examples/mnist_mlp.py [DIR] [--epochs 8] [--batch-size 64] [--backend compiled]
 """
 import argparse
 import sys
@@ -24,9 +24,9 @@ DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=str(DEFAULT_DIR), help="MNIST IDX directory")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (momentum 0.9)")
     parser.add_argument("--backend", choices=["compiled", "reference"], default="compiled")
     parser.add_argument("--train-size", type=int, default=8000)
     parser.add_argument("--full", action="store_true", help="train-* for training, t10k-* for testing")
@@ -50,7 +50,7 @@ def main(argv=None):
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     print(model)
     loss_fn = nn.CrossEntropyLoss()   # softmax + cross-entropy on the logits, fused
-    opt = optim.Adam(model.parameters(), lr=args.lr)
+    opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     start = time.perf_counter()
     history = fastnn.fit(model, loss_fn, opt, x_train, y_train, epochs=args.epochs,
                          batch_size=args.batch_size, validation=(x_test, y_test), seed=args.seed)

@@ -99,7 +99,7 @@ def test_setattr_before_init_is_clear():
         def __init__(self):
             self.fc = nn.Linear(2, 2)
 
-    with pytest.raises(AttributeError, match="super().__init__"):
+    with pytest.raises(AttributeError, match=r"super\(\)\.__init__"):
         Bad()
 
 

@@ -45,9 +45,6 @@ class _Loss(Module):
             dloss = np.full(shape, dloss, dtype=dtype)
         return kernel(backend, self._op + "_backward")(dloss, ctx)
 
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of logits (N, C) against int64 class indices (N,), fused in one
@@ -60,12 +57,6 @@ class CrossEntropyLoss(_Loss):
 
     def _kwargs(self):
         return {"reduction": self.reduction, "ignore_index": self.ignore_index}
-
-    def extra_repr(self):
-        parts = [] if self.reduction == "mean" else [f"reduction={self.reduction!r}"]
-        if self.ignore_index != -100:
-            parts.append(f"ignore_index={self.ignore_index}")
-        return ", ".join(parts)
 
 
 class NLLLoss(CrossEntropyLoss):
