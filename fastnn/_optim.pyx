@@ -1,0 +1,346 @@
+# _optim.pyx: binding of csrc/optim.c (fused, single-pass, in-place optimizer updates).
+#
+# Every function updates param and its state buffers IN PLACE and returns None. So param and the
+# state buffers must be writeable, aligned, native-byte-order C-contiguous arrays (a copy would
+# silently drop the update: ValueError instead); grad may have any layout and is never written.
+# param, grad and every state buffer share one dtype (TypeError otherwise) and one shape
+# (ValueError). Hyperparameters are checked like torch.optim checks them, with its messages.
+include "_module.pxi"
+
+from libc.stdint cimport uintptr_t
+
+cdef extern from "optim.h" nogil:
+    void fnn_sgd_step_f32(float *param, float *buf, const float *grad, int64_t n, double lr,
+                          double momentum, double dampening, double weight_decay, int nesterov,
+                          int maximize, int first_step)
+    void fnn_sgd_step_f64(double *param, double *buf, const double *grad, int64_t n, double lr,
+                          double momentum, double dampening, double weight_decay, int nesterov,
+                          int maximize, int first_step)
+    void fnn_adagrad_step_f32(float *param, float *state_sum, const float *grad, int64_t n,
+                              double lr, double lr_decay, double weight_decay, double eps,
+                              int64_t step, int maximize)
+    void fnn_adagrad_step_f64(double *param, double *state_sum, const double *grad, int64_t n,
+                              double lr, double lr_decay, double weight_decay, double eps,
+                              int64_t step, int maximize)
+    void fnn_rmsprop_step_f32(float *param, float *square_avg, float *buf, float *grad_avg,
+                              const float *grad, int64_t n, double lr, double alpha, double eps,
+                              double weight_decay, double momentum, int maximize)
+    void fnn_rmsprop_step_f64(double *param, double *square_avg, double *buf, double *grad_avg,
+                              const double *grad, int64_t n, double lr, double alpha, double eps,
+                              double weight_decay, double momentum, int maximize)
+    void fnn_adam_step_f32(float *param, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
+                           const float *grad, int64_t n, double lr, double beta1, double beta2,
+                           double eps, double weight_decay, int64_t step, int decoupled,
+                           int maximize)
+    void fnn_adam_step_f64(double *param, double *exp_avg, double *exp_avg_sq,
+                           double *max_exp_avg_sq, const double *grad, int64_t n, double lr,
+                           double beta1, double beta2, double eps, double weight_decay,
+                           int64_t step, int decoupled, int maximize)
+
+__all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step"]
+
+
+# ------------------------------------------------------------------------------ argument checks
+
+cdef str not_inplace_reason(cnp.ndarray a):
+    if not cnp.PyArray_ISWRITEABLE(a):
+        return "read-only"
+    if not cnp.PyArray_CHKFLAGS(a, cnp.NPY_ARRAY_C_CONTIGUOUS):
+        return "non-contiguous"
+    if not cnp.PyArray_ISNOTSWAPPED(a):
+        return "byte-swapped"
+    return "misaligned"
+
+
+cdef inline int check_inplace(cnp.ndarray a, str name) except -1:
+    """ValueError unless a can be updated in place: writeable, aligned, native, C-contiguous."""
+    if not (cnp.PyArray_CHKFLAGS(a, cnp.NPY_ARRAY_CARRAY) and cnp.PyArray_ISNOTSWAPPED(a)):
+        raise ValueError(f"{name} is updated in place, so it must be a writeable C-contiguous "
+                         f"array in native byte order; got a {not_inplace_reason(a)} array")
+    return 0
+
+
+cdef inline int param_arg(object param) except -1:
+    """The dtype of param, after checking it can be updated in place."""
+    cdef int t = float_typenum(param, "param")
+    check_inplace(<cnp.ndarray>param, "param")
+    return t
+
+
+cdef inline int check_shape(cnp.ndarray a, cnp.ndarray p, str name) except -1:
+    if not cnp.PyArray_SAMESHAPE(a, p):
+        raise ValueError(f"{name} has shape {shape_str(a)} but param has shape {shape_str(p)}")
+    return 0
+
+
+cdef inline cnp.ndarray state_arg(object s, int t, cnp.ndarray p, str name):
+    """A state buffer: param's dtype and shape, updatable in place."""
+    check_same_dtype(t, s, name, "param")
+    check_shape(<cnp.ndarray>s, p, name)
+    check_inplace(<cnp.ndarray>s, name)
+    return <cnp.ndarray>s
+
+
+cdef inline cnp.ndarray grad_arg(object g, int t, cnp.ndarray p):
+    """grad: param's dtype and shape, any layout (copied to contiguous when needed)."""
+    check_same_dtype(t, g, "grad", "param")
+    check_shape(<cnp.ndarray>g, p, "grad")
+    return c_array(g)
+
+
+cdef inline bint overlaps(cnp.ndarray a, cnp.ndarray b):
+    """Whether two C-contiguous arrays' bytes overlap."""
+    cdef uintptr_t a0 = <uintptr_t>cnp.PyArray_DATA(a), b0 = <uintptr_t>cnp.PyArray_DATA(b)
+    cdef uintptr_t a1 = a0 + <uintptr_t>cnp.PyArray_NBYTES(a), b1 = b0 + <uintptr_t>cnp.PyArray_NBYTES(b)
+    return a0 < b1 and b0 < a1
+
+
+cdef int check_disjoint(list written, list names) except -1:
+    """ValueError when two in-place arrays share memory (each element would be updated twice)."""
+    cdef Py_ssize_t i, j
+    for i in range(len(written)):
+        for j in range(i):
+            if overlaps(written[i], written[j]):
+                raise ValueError(f"{names[i]} and {names[j]} share memory; each state buffer "
+                                 f"must be an array of its own")
+    return 0
+
+
+cdef cnp.ndarray grad_apart(cnp.ndarray g, list written):
+    """grad, or a copy of it when it shares memory with an array the update writes (so the
+    update always reads the gradient as it was on entry)."""
+    for w in written:
+        if overlaps(g, <cnp.ndarray>w):
+            return cnp.PyArray_FROMANY(g, cnp.PyArray_TYPE(g), 0, 0,
+                                       cnp.NPY_ARRAY_CARRAY_RO | cnp.NPY_ARRAY_ENSURECOPY)
+    return g
+
+
+cdef inline int check_nonneg(double v, str what) except -1:
+    if not (v >= 0):
+        raise ValueError(f"Invalid {what}: {v}")
+    return 0
+
+
+cdef inline int check_step(int64_t step) except -1:
+    if step < 1:
+        raise ValueError(f"step must be >= 1 (steps count from 1), got {step}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- SGD
+
+def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double dampening=0.0,
+             bint nesterov=False, double weight_decay=0.0, bint maximize=False,
+             bint first_step=False):
+    """One step of torch.optim.SGD, in place, in one pass over memory.
+
+    ``g = grad + weight_decay * param`` (``-grad`` with maximize); with momentum != 0
+    ``buf = momentum * buf + (1 - dampening) * g`` (``buf = g`` when first_step: torch's first
+    step), ``g = g + momentum * buf`` (nesterov) or ``buf``; then ``param -= lr * g``.
+
+    param: float32/float64 C-contiguous writeable array of any shape, updated in place.
+    grad: same dtype and shape, any layout, read only. momentum_buf: same dtype and shape,
+    updated in place; may be None when momentum == 0. Returns None.
+    """
+    check_nonneg(lr, "learning rate")
+    check_nonneg(momentum, "momentum value")
+    check_nonneg(weight_decay, "weight_decay value")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+    cdef int t = param_arg(param)
+    cdef cnp.ndarray p = <cnp.ndarray>param
+    cdef cnp.ndarray g = grad_arg(grad, t, p), b = None
+    if momentum_buf is not None:
+        b = state_arg(momentum_buf, t, p, "momentum_buf")
+    elif momentum != 0:
+        raise ValueError("momentum_buf is required when momentum != 0")
+    cdef list written = [p]
+    if momentum != 0:
+        written.append(b)
+        check_disjoint(written, ["param", "momentum_buf"])
+    g = grad_apart(g, written)
+    cdef int64_t n = cnp.PyArray_SIZE(p)
+    cdef void *bp = NULL if (b is None or momentum == 0) else cnp.PyArray_DATA(b)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_sgd_step_f32(<float *>cnp.PyArray_DATA(p), <float *>bp,
+                             <float *>cnp.PyArray_DATA(g), n, lr, momentum, dampening,
+                             weight_decay, nesterov, maximize, first_step)
+        else:
+            fnn_sgd_step_f64(<double *>cnp.PyArray_DATA(p), <double *>bp,
+                             <double *>cnp.PyArray_DATA(g), n, lr, momentum, dampening,
+                             weight_decay, nesterov, maximize, first_step)
+
+
+# ------------------------------------------------------------------------------------ Adagrad
+
+def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr_decay=0.0,
+                 double weight_decay=0.0, double eps=1e-10, bint maximize=False):
+    """One step of torch.optim.Adagrad, in place, in one pass over memory.
+
+    ``g = grad + weight_decay * param``; ``state_sum += g * g``;
+    ``param -= clr * g / (sqrt(state_sum) + eps)`` with ``clr = lr / (1 + (step - 1) * lr_decay)``.
+    step counts from 1 (this step's number). The optimizer class fills state_sum with
+    initial_accumulator_value before the first step.
+
+    param: float32/float64 C-contiguous writeable array of any shape, updated in place.
+    grad: same dtype and shape, any layout, read only. state_sum: same dtype and shape, updated
+    in place. Returns None.
+    """
+    check_step(step)
+    check_nonneg(lr, "learning rate")
+    check_nonneg(lr_decay, "lr_decay value")
+    check_nonneg(weight_decay, "weight_decay value")
+    check_nonneg(eps, "epsilon value")
+    cdef int t = param_arg(param)
+    cdef cnp.ndarray p = <cnp.ndarray>param
+    cdef cnp.ndarray g = grad_arg(grad, t, p)
+    cdef cnp.ndarray s = state_arg(state_sum, t, p, "state_sum")
+    cdef list written = [p, s]
+    check_disjoint(written, ["param", "state_sum"])
+    g = grad_apart(g, written)
+    cdef int64_t n = cnp.PyArray_SIZE(p)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_adagrad_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(s),
+                                 <float *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
+                                 eps, step, maximize)
+        else:
+            fnn_adagrad_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(s),
+                                 <double *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
+                                 eps, step, maximize)
+
+
+# ------------------------------------------------------------------------------------ RMSprop
+
+def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01,
+                 double alpha=0.99, double eps=1e-8, double weight_decay=0.0,
+                 double momentum=0.0, bint centered=False, bint maximize=False):
+    """One step of torch.optim.RMSprop, in place, in one pass over memory.
+
+    ``g = grad + weight_decay * param``; ``square_avg = alpha * square_avg + (1 - alpha) * g * g``;
+    centered: ``grad_avg = lerp(grad_avg, g, 1 - alpha)``,
+    ``avg = sqrt(square_avg - grad_avg**2) + eps``, else ``avg = sqrt(square_avg) + eps``;
+    momentum > 0: ``buf = momentum * buf + g / avg``, ``param -= lr * buf``;
+    else ``param -= lr * g / avg``.
+
+    param: float32/float64 C-contiguous writeable array of any shape, updated in place.
+    grad: same dtype and shape, any layout, read only. square_avg, momentum_buf, grad_avg: same
+    dtype and shape, updated in place; momentum_buf may be None when momentum == 0 and grad_avg
+    None when not centered. Returns None.
+    """
+    check_nonneg(lr, "learning rate")
+    check_nonneg(eps, "epsilon value")
+    check_nonneg(momentum, "momentum value")
+    check_nonneg(weight_decay, "weight_decay value")
+    check_nonneg(alpha, "alpha value")
+    cdef int t = param_arg(param)
+    cdef cnp.ndarray p = <cnp.ndarray>param
+    cdef cnp.ndarray g = grad_arg(grad, t, p)
+    cdef cnp.ndarray sq = state_arg(square_avg, t, p, "square_avg"), b = None, ga = None
+    if momentum_buf is not None:
+        b = state_arg(momentum_buf, t, p, "momentum_buf")
+    elif momentum > 0:
+        raise ValueError("momentum_buf is required when momentum > 0")
+    if grad_avg is not None:
+        ga = state_arg(grad_avg, t, p, "grad_avg")
+    elif centered:
+        raise ValueError("grad_avg is required when centered=True")
+    cdef list written = [p, sq], names = ["param", "square_avg"]
+    cdef void *bp = NULL
+    cdef void *gap = NULL
+    if momentum > 0:
+        written.append(b)
+        names.append("momentum_buf")
+        bp = cnp.PyArray_DATA(b)
+    if centered:
+        written.append(ga)
+        names.append("grad_avg")
+        gap = cnp.PyArray_DATA(ga)
+    check_disjoint(written, names)
+    g = grad_apart(g, written)
+    cdef int64_t n = cnp.PyArray_SIZE(p)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_rmsprop_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(sq),
+                                 <float *>bp, <float *>gap, <float *>cnp.PyArray_DATA(g), n,
+                                 lr, alpha, eps, weight_decay, momentum, maximize)
+        else:
+            fnn_rmsprop_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(sq),
+                                 <double *>bp, <double *>gap, <double *>cnp.PyArray_DATA(g), n,
+                                 lr, alpha, eps, weight_decay, momentum, maximize)
+
+
+# -------------------------------------------------------------------------------- Adam, AdamW
+
+cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, int64_t step,
+                   double lr, double beta1, double beta2, double eps, double weight_decay,
+                   bint amsgrad, object max_exp_avg_sq, bint maximize, int decoupled) except -1:
+    check_step(step)
+    check_nonneg(lr, "learning rate")
+    check_nonneg(eps, "epsilon value")
+    if not (0 <= beta1 < 1):
+        raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
+    if not (0 <= beta2 < 1):
+        raise ValueError(f"Invalid beta parameter at index 1: {beta2}")
+    check_nonneg(weight_decay, "weight_decay value")
+    cdef int t = param_arg(param)
+    cdef cnp.ndarray p = <cnp.ndarray>param
+    cdef cnp.ndarray g = grad_arg(grad, t, p)
+    cdef cnp.ndarray m = state_arg(exp_avg, t, p, "exp_avg")
+    cdef cnp.ndarray v = state_arg(exp_avg_sq, t, p, "exp_avg_sq"), vm = None
+    if max_exp_avg_sq is not None:
+        vm = state_arg(max_exp_avg_sq, t, p, "max_exp_avg_sq")
+    elif amsgrad:
+        raise ValueError("max_exp_avg_sq is required when amsgrad=True")
+    cdef list written = [p, m, v], names = ["param", "exp_avg", "exp_avg_sq"]
+    cdef void *vmp = NULL
+    if amsgrad:
+        written.append(vm)
+        names.append("max_exp_avg_sq")
+        vmp = cnp.PyArray_DATA(vm)
+    check_disjoint(written, names)
+    g = grad_apart(g, written)
+    cdef int64_t n = cnp.PyArray_SIZE(p)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_adam_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(m),
+                              <float *>cnp.PyArray_DATA(v), <float *>vmp,
+                              <float *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
+                              weight_decay, step, decoupled, maximize)
+        else:
+            fnn_adam_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(m),
+                              <double *>cnp.PyArray_DATA(v), <double *>vmp,
+                              <double *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
+                              weight_decay, step, decoupled, maximize)
+    return 0
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3, double beta1=0.9,
+              double beta2=0.999, double eps=1e-8, double weight_decay=0.0, bint amsgrad=False,
+              max_exp_avg_sq=None, bint maximize=False):
+    """One step of torch.optim.Adam, in place, in one pass over memory.
+
+    ``g = grad + weight_decay * param``; ``exp_avg = lerp(exp_avg, g, 1 - beta1)``;
+    ``exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g``; AMSGrad:
+    ``max_exp_avg_sq = maximum(max_exp_avg_sq, exp_avg_sq)`` used in place of exp_avg_sq below;
+    ``param -= lr / (1 - beta1**step) * exp_avg / (sqrt(exp_avg_sq) / sqrt(1 - beta2**step) + eps)``.
+    step counts from 1 (this step's number).
+
+    param: float32/float64 C-contiguous writeable array of any shape, updated in place.
+    grad: same dtype and shape, any layout, read only. exp_avg, exp_avg_sq, max_exp_avg_sq: same
+    dtype and shape, updated in place; max_exp_avg_sq may be None unless amsgrad. Returns None.
+    """
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+              amsgrad, max_exp_avg_sq, maximize, 0)
+
+
+def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3,
+               double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.01,
+               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False):
+    """One step of torch.optim.AdamW, in place: adam_step with decoupled weight decay
+    (``param *= 1 - lr * weight_decay`` before the update; the gradient is not decayed).
+    Same arrays and conventions as adam_step. Returns None."""
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+              amsgrad, max_exp_avg_sq, maximize, 1)
