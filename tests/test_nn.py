@@ -355,7 +355,8 @@ def test_losses_match_kernels(rng, dtype, name, reduction):
     logits = rng.standard_normal((6, 4)).astype(dtype)
     target = rng.integers(0, 4, 6)
     pred, goal = rng.standard_normal((6, 3)).astype(dtype), rng.standard_normal((6, 3)).astype(dtype)
-    logp = R.log_softmax_forward(logits)[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     cases = [(nn.CrossEntropyLoss(reduction=reduction, ignore_index=2), "cross_entropy", logits, target,
               dict(reduction=reduction, ignore_index=2)),
              (nn.NLLLoss(reduction=reduction), "nll_loss", logp, target, dict(reduction=reduction)),
