@@ -264,9 +264,21 @@ class Module:
             if mod is not None:
                 yield from mod.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
+    def _module_list(self):
+        """This module and every descendant, each once, in named_modules' order (no names: the
+        fast path of parameters() and zero_grad(), which run every training step)."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+        return out
+
     def modules(self):
-        for _, m in self.named_modules():
-            yield m
+        return iter(self._module_list())
 
     def named_children(self):
         seen = set()
@@ -295,8 +307,14 @@ class Module:
         return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse=True):
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """Every Parameter of this module (and its descendants when recurse), each once, in
+        named_parameters' order."""
+        seen = set()
+        for m in (self._module_list() if recurse else [self]):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     def named_buffers(self, prefix="", recurse=True):
         return self._named_members("_buffers", prefix, recurse)
@@ -318,9 +336,9 @@ class Module:
         it afresh) or fill it with zeros."""
         for p in self.parameters():
             if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.fill(0)
+                p._grad = None
+            elif p._grad is not None:
+                p._grad.fill(0)
 
     def train(self, mode=True):
         """Set training mode (Dropout active) on this module and all descendants; returns self."""
