@@ -1,0 +1,160 @@
+# _softmax.pyx: binding of csrc/softmax.c (softmax / log-softmax over any axis of any shape).
+include "_module.pxi"
+from cpython.number cimport PyNumber_Index
+
+cdef extern from "softmax.h" nogil:
+    void fnn_softmax_fwd_f32(float *y, const float *x, int64_t outer, int64_t n, int64_t inner)
+    void fnn_softmax_fwd_f64(double *y, const double *x, int64_t outer, int64_t n, int64_t inner)
+    void fnn_log_softmax_fwd_f32(float *y, const float *x, int64_t outer, int64_t n, int64_t inner)
+    void fnn_log_softmax_fwd_f64(double *y, const double *x, int64_t outer, int64_t n, int64_t inner)
+    void fnn_softmax_bwd_f32(float *dx, const float *dy, const float *y,
+                             int64_t outer, int64_t n, int64_t inner)
+    void fnn_softmax_bwd_f64(double *dx, const double *dy, const double *y,
+                             int64_t outer, int64_t n, int64_t inner)
+    void fnn_log_softmax_bwd_f32(float *dx, const float *dy, const float *y,
+                                 int64_t outer, int64_t n, int64_t inner)
+    void fnn_log_softmax_bwd_f64(double *dx, const double *dy, const double *y,
+                                 int64_t outer, int64_t n, int64_t inner)
+
+cdef extern from "numpy/arrayobject.h":
+    bint PyArray_SAMESHAPE(cnp.ndarray a, cnp.ndarray b)
+
+__all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
+
+
+cdef class SoftmaxCtx:
+    """What softmax_backward needs: y, the forward's output, and axis (normalised, >= 0)."""
+    cdef readonly cnp.ndarray y
+    cdef readonly int axis
+
+    def __repr__(self):
+        return f"SoftmaxCtx(y={shape_str(self.y)}, axis={self.axis})"
+
+
+cdef class LogSoftmaxCtx:
+    """What log_softmax_backward needs: y, the forward's output (log-probabilities), and axis
+    (normalised, >= 0)."""
+    cdef readonly cnp.ndarray y
+    cdef readonly int axis
+
+    def __repr__(self):
+        return f"LogSoftmaxCtx(y={shape_str(self.y)}, axis={self.axis})"
+
+
+cdef int normalise_axis(cnp.ndarray x, object axis_obj) except -1:
+    """axis in [0, ndim); a 0-d array has the one axis -1 / 0 (as torch). TypeError for a
+    non-integer, ValueError when out of range."""
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef Py_ssize_t lim = nd if nd > 0 else 1
+    cdef Py_ssize_t axis = PyNumber_Index(axis_obj)
+    if axis < -lim or axis >= lim:
+        raise ValueError(f"axis {axis} is out of range for x of shape {shape_str(x)}")
+    return axis + lim if axis < 0 else axis
+
+
+cdef void split_dims(cnp.ndarray x, int axis, int64_t *outer, int64_t *n, int64_t *inner):
+    """(outer, n, inner) of x seen as reduced over axis."""
+    cdef int nd = cnp.PyArray_NDIM(x), d
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
+    outer[0] = 1
+    n[0] = dims[axis] if nd > 0 else 1
+    inner[0] = 1
+    for d in range(axis):
+        outer[0] *= dims[d]
+    for d in range(axis + 1, nd):
+        inner[0] *= dims[d]
+
+
+cdef inline cnp.ndarray empty_like(cnp.ndarray a):
+    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+
+
+cdef inline cnp.ndarray grad_array(object dy, cnp.ndarray y):
+    check_same_dtype(cnp.PyArray_TYPE(y), dy, "dy", "x")
+    if not PyArray_SAMESHAPE(<cnp.ndarray>dy, y):
+        raise ValueError(f"dy must have the forward output's shape {shape_str(y)}, got {shape_str(dy)}")
+    return c_array(dy)
+
+
+def softmax_forward(x, axis=-1):
+    """Softmax over one axis: ``y = exp(x - max) / sum(exp(x - max))`` along ``axis``.
+
+    x: any shape (a 0-d array counts as one element), float32 or float64; axis: an int, negative
+    counts from the end (ValueError when out of range). The max is subtracted first, so finite
+    logits never overflow; a slice with +inf, NaN, or only -inf gives NaN (as torch). Returns
+    ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef int a = normalise_axis(<cnp.ndarray>x, axis)
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t outer, n, inner
+    split_dims(xa, a, &outer, &n, &inner)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_softmax_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), outer, n, inner)
+        else:
+            fnn_softmax_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), outer, n, inner)
+    cdef SoftmaxCtx ctx = SoftmaxCtx.__new__(SoftmaxCtx)
+    ctx.y = y
+    ctx.axis = a
+    return y, ctx
+
+
+def softmax_backward(dy, SoftmaxCtx ctx not None):
+    """Gradient of softmax_forward: ``dx = y * (dy - sum(dy * y, axis))`` (the sum in double).
+    dy: y's shape and dtype. Returns dx (same)."""
+    cdef cnp.ndarray y = ctx.y
+    cdef cnp.ndarray dya = grad_array(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t outer, n, inner
+    split_dims(y, ctx.axis, &outer, &n, &inner)
+    with nogil:
+        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
+            fnn_softmax_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                                <float *>cnp.PyArray_DATA(y), outer, n, inner)
+        else:
+            fnn_softmax_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                                <double *>cnp.PyArray_DATA(y), outer, n, inner)
+    return dx
+
+
+def log_softmax_forward(x, axis=-1):
+    """Log-softmax over one axis: ``y = x - max - log(sum(exp(x - max)))`` along ``axis``.
+
+    Same shapes, dtypes, axis rules and special values as softmax_forward; -inf logits give
+    -inf. Returns ``(y, ctx)``.
+    """
+    cdef int t = float_typenum(x, "x")
+    cdef int a = normalise_axis(<cnp.ndarray>x, axis)
+    cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t outer, n, inner
+    split_dims(xa, a, &outer, &n, &inner)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_log_softmax_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), outer, n, inner)
+        else:
+            fnn_log_softmax_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), outer, n, inner)
+    cdef LogSoftmaxCtx ctx = LogSoftmaxCtx.__new__(LogSoftmaxCtx)
+    ctx.y = y
+    ctx.axis = a
+    return y, ctx
+
+
+def log_softmax_backward(dy, LogSoftmaxCtx ctx not None):
+    """Gradient of log_softmax_forward: ``dx = dy - exp(y) * sum(dy, axis)`` (the sum in double).
+    dy: y's shape and dtype. Returns dx (same)."""
+    cdef cnp.ndarray y = ctx.y
+    cdef cnp.ndarray dya = grad_array(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t outer, n, inner
+    split_dims(y, ctx.axis, &outer, &n, &inner)
+    with nogil:
+        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
+            fnn_log_softmax_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                                    <float *>cnp.PyArray_DATA(y), outer, n, inner)
+        else:
+            fnn_log_softmax_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                                    <double *>cnp.PyArray_DATA(y), outer, n, inner)
+    return dx

@@ -1,0 +1,94 @@
+"""numpy twin of fastnn._softmax: softmax / log-softmax over any axis of any shape."""
+import operator
+
+import numpy as np
+
+from ._checks import float_array, same_dtype
+
+__all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
+
+
+class SoftmaxCtx:
+    """What softmax_backward needs: y, the forward's output, and axis (normalised, >= 0)."""
+    __slots__ = ("y", "axis")
+
+    def __init__(self, y, axis):
+        self.y, self.axis = y, axis
+
+    def __repr__(self):
+        return f"SoftmaxCtx(y={self.y.shape}, axis={self.axis})"
+
+
+class LogSoftmaxCtx:
+    """What log_softmax_backward needs: y, the forward's output (log-probabilities), and axis."""
+    __slots__ = ("y", "axis")
+
+    def __init__(self, y, axis):
+        self.y, self.axis = y, axis
+
+    def __repr__(self):
+        return f"LogSoftmaxCtx(y={self.y.shape}, axis={self.axis})"
+
+
+def _axis(x, axis):
+    axis = operator.index(axis)
+    lim = max(x.ndim, 1)          # a 0-d array has the one axis -1 / 0, as torch
+    if axis < -lim or axis >= lim:
+        raise ValueError(f"axis {axis} is out of range for x of shape {x.shape}")
+    return axis + lim if axis < 0 else axis
+
+
+def _shifted(x, axis):
+    """x - max along axis (the max taken from the data, so it starts from the first element)."""
+    x1 = x.reshape(x.shape or (1,))
+    if x1.shape[axis] == 0:
+        return x1.copy()
+    with np.errstate(invalid="ignore"):            # inf - inf in rows holding +-inf: NaN, as torch
+        return x1 - np.max(x1, axis=axis, keepdims=True)
+
+
+def softmax_forward(x, axis=-1):
+    """Softmax over ``axis`` (negative counts from the end): ``exp(x - max) / sum(exp(x - max))``.
+    x: any shape, float32/float64. Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    a = _axis(x, axis)
+    e = np.exp(_shifted(x, a))
+    y = (e / e.sum(axis=a, keepdims=True, dtype=np.float64)).astype(x.dtype).reshape(x.shape)
+    return y, SoftmaxCtx(y, a)
+
+
+def log_softmax_forward(x, axis=-1):
+    """Log-softmax over ``axis``: ``x - max - log(sum(exp(x - max)))``. Returns ``(y, ctx)``."""
+    float_array(x, "x")
+    a = _axis(x, axis)
+    z = _shifted(x, a)
+    with np.errstate(divide="ignore"):             # log(0) only for empty rows (no output)
+        lse = np.log(np.exp(z).sum(axis=a, keepdims=True, dtype=np.float64))
+    y = (z - lse).astype(x.dtype).reshape(x.shape)
+    return y, LogSoftmaxCtx(y, a)
+
+
+def _check(dy, ctx, cls, forward):
+    if not isinstance(ctx, cls):
+        raise TypeError(f"ctx must be the {cls.__name__} returned by {forward}, got {type(ctx).__name__}")
+    same_dtype(ctx.y, dy, "dy", "x")
+    if dy.shape != ctx.y.shape:
+        raise ValueError(f"dy must have the forward output's shape {ctx.y.shape}, got {dy.shape}")
+
+
+def softmax_backward(dy, ctx):
+    """Gradient of softmax_forward: ``y * (dy - sum(dy * y, axis))``. Returns dx."""
+    _check(dy, ctx, SoftmaxCtx, "softmax_forward")
+    y, a = ctx.y.reshape(ctx.y.shape or (1,)), ctx.axis
+    d = dy.reshape(y.shape)
+    dot = np.sum(d * y, axis=a, keepdims=True, dtype=np.float64)
+    return (y * (d - dot.astype(y.dtype))).reshape(ctx.y.shape)
+
+
+def log_softmax_backward(dy, ctx):
+    """Gradient of log_softmax_forward: ``dy - exp(y) * sum(dy, axis)``. Returns dx."""
+    _check(dy, ctx, LogSoftmaxCtx, "log_softmax_forward")
+    y, a = ctx.y.reshape(ctx.y.shape or (1,)), ctx.axis
+    d = dy.reshape(y.shape)
+    s = np.sum(d, axis=a, keepdims=True, dtype=np.float64).astype(y.dtype)
+    return (d - np.exp(y) * s).reshape(ctx.y.shape)
