@@ -110,7 +110,12 @@ void FNN(fnn_sgd_step)(real *param, real *momentum_buf, const real *grad, int64_
     real *buf = momentum != 0 ? momentum_buf : NULL;
     int l2 = weight_decay != 0;
     int nt = fnn_threads_for(n, FNN_OPTIM_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {       /* no parallel region at all: small steps stay cheap */
+        if (n > 0)
+            FNN(sgd_range)(n, param, buf, grad, &s, l2, nesterov, first_step);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
         fnn_optim_share(n, &i0, &i1);
@@ -160,7 +165,12 @@ void FNN(fnn_adagrad_step)(real *param, real *state_sum, const real *grad, int64
                               maximize ? (real)-1 : (real)1};
     int l2 = weight_decay != 0;
     int nt = fnn_threads_for(n, FNN_OPTIM_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        if (n > 0)
+            FNN(adagrad_range)(n, param, state_sum, grad, &s, l2);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
         fnn_optim_share(n, &i0, &i1);
@@ -246,7 +256,12 @@ void FNN(fnn_rmsprop_step)(real *param, real *square_avg, real *momentum_buf, re
     real *buf = momentum > 0 ? momentum_buf : NULL;
     int l2 = weight_decay != 0;
     int nt = fnn_threads_for(n, FNN_OPTIM_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        if (n > 0)
+            FNN(rmsprop_range)(n, param, square_avg, buf, grad_avg, grad, &s, l2);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
         fnn_optim_share(n, &i0, &i1);
@@ -326,7 +341,12 @@ void FNN(fnn_adam_step)(real *param, real *exp_avg, real *exp_avg_sq, real *max_
     int l2 = weight_decay != 0 && !decoupled;
     int dec = weight_decay != 0 && decoupled;
     int nt = fnn_threads_for(n, FNN_OPTIM_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        if (n > 0)
+            FNN(adam_range)(n, param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, &s, l2, dec);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
         fnn_optim_share(n, &i0, &i1);

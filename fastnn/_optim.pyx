@@ -8,6 +8,7 @@
 include "_module.pxi"
 
 from libc.stdint cimport uintptr_t
+from cpython.number cimport PyNumber_Index
 
 cdef extern from "optim.h" nogil:
     void fnn_sgd_step_f32(float *param, float *buf, const float *grad, int64_t n, double lr,
@@ -88,29 +89,44 @@ cdef inline cnp.ndarray grad_arg(object g, int t, cnp.ndarray p):
     return c_array(g)
 
 
-cdef inline bint overlaps(cnp.ndarray a, cnp.ndarray b):
-    """Whether two C-contiguous arrays' bytes overlap."""
-    cdef uintptr_t a0 = <uintptr_t>cnp.PyArray_DATA(a), b0 = <uintptr_t>cnp.PyArray_DATA(b)
-    cdef uintptr_t a1 = a0 + <uintptr_t>cnp.PyArray_NBYTES(a), b1 = b0 + <uintptr_t>cnp.PyArray_NBYTES(b)
-    return a0 < b1 and b0 < a1
+# The arrays an update writes, as byte ranges: no two may overlap, and a grad that overlaps one
+# of them is copied first. Kept in a C struct so the common path allocates nothing.
+cdef struct Spans:
+    int n
+    uintptr_t lo[4]
+    uintptr_t hi[4]
 
 
-cdef int check_disjoint(list written, list names) except -1:
+cdef inline void add_span(Spans *s, cnp.ndarray a) noexcept:
+    cdef uintptr_t lo = <uintptr_t>cnp.PyArray_DATA(a)
+    s.lo[s.n] = lo
+    s.hi[s.n] = lo + <uintptr_t>cnp.PyArray_NBYTES(a)
+    s.n += 1
+
+
+cdef inline bint span_overlaps(Spans *s, int i, uintptr_t lo, uintptr_t hi) noexcept:
+    return s.lo[i] < hi and lo < s.hi[i]
+
+
+cdef inline int check_disjoint(Spans *s, tuple names) except -1:
     """ValueError when two in-place arrays share memory (each element would be updated twice)."""
-    cdef Py_ssize_t i, j
-    for i in range(len(written)):
+    cdef int i, j
+    for i in range(1, s.n):
         for j in range(i):
-            if overlaps(written[i], written[j]):
+            if span_overlaps(s, j, s.lo[i], s.hi[i]):
                 raise ValueError(f"{names[i]} and {names[j]} share memory; each state buffer "
                                  f"must be an array of its own")
     return 0
 
 
-cdef cnp.ndarray grad_apart(cnp.ndarray g, list written):
+cdef inline cnp.ndarray grad_apart(cnp.ndarray g, Spans *s):
     """grad, or a copy of it when it shares memory with an array the update writes (so the
     update always reads the gradient as it was on entry)."""
-    for w in written:
-        if overlaps(g, <cnp.ndarray>w):
+    cdef uintptr_t lo = <uintptr_t>cnp.PyArray_DATA(g)
+    cdef uintptr_t hi = lo + <uintptr_t>cnp.PyArray_NBYTES(g)
+    cdef int i
+    for i in range(s.n):
+        if span_overlaps(s, i, lo, hi):
             return cnp.PyArray_FROMANY(g, cnp.PyArray_TYPE(g), 0, 0,
                                        cnp.NPY_ARRAY_CARRAY_RO | cnp.NPY_ARRAY_ENSURECOPY)
     return g
@@ -122,10 +138,12 @@ cdef inline int check_nonneg(double v, str what) except -1:
     return 0
 
 
-cdef inline int check_step(int64_t step) except -1:
-    if step < 1:
-        raise ValueError(f"step must be >= 1 (steps count from 1), got {step}")
-    return 0
+cdef inline int64_t as_step(object step) except? -1:
+    """The step number, an integer >= 1 (TypeError for a float, as operator.index)."""
+    cdef int64_t s = PyNumber_Index(step)
+    if s < 1:
+        raise ValueError(f"step must be >= 1 (steps count from 1), got {s}")
+    return s
 
 
 # ---------------------------------------------------------------------------------------- SGD
@@ -155,11 +173,13 @@ def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double d
         b = state_arg(momentum_buf, t, p, "momentum_buf")
     elif momentum != 0:
         raise ValueError("momentum_buf is required when momentum != 0")
-    cdef list written = [p]
+    cdef Spans w
+    w.n = 0
+    add_span(&w, p)
     if momentum != 0:
-        written.append(b)
-        check_disjoint(written, ["param", "momentum_buf"])
-    g = grad_apart(g, written)
+        add_span(&w, b)
+        check_disjoint(&w, ("param", "momentum_buf"))
+    g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     cdef void *bp = NULL if (b is None or momentum == 0) else cnp.PyArray_DATA(b)
     with nogil:
@@ -175,7 +195,7 @@ def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double d
 
 # ------------------------------------------------------------------------------------ Adagrad
 
-def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr_decay=0.0,
+def adagrad_step(param, grad, state_sum, object step, double lr=0.01, double lr_decay=0.0,
                  double weight_decay=0.0, double eps=1e-10, bint maximize=False):
     """One step of torch.optim.Adagrad, in place, in one pass over memory.
 
@@ -188,7 +208,7 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr
     grad: same dtype and shape, any layout, read only. state_sum: same dtype and shape, updated
     in place. Returns None.
     """
-    check_step(step)
+    cdef int64_t k = as_step(step)
     check_nonneg(lr, "learning rate")
     check_nonneg(lr_decay, "lr_decay value")
     check_nonneg(weight_decay, "weight_decay value")
@@ -197,19 +217,22 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr=0.01, double lr
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
     cdef cnp.ndarray s = state_arg(state_sum, t, p, "state_sum")
-    cdef list written = [p, s]
-    check_disjoint(written, ["param", "state_sum"])
-    g = grad_apart(g, written)
+    cdef Spans w
+    w.n = 0
+    add_span(&w, p)
+    add_span(&w, s)
+    check_disjoint(&w, ("param", "state_sum"))
+    g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_adagrad_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(s),
                                  <float *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, step, maximize)
+                                 eps, k, maximize)
         else:
             fnn_adagrad_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(s),
                                  <double *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, step, maximize)
+                                 eps, k, maximize)
 
 
 # ------------------------------------------------------------------------------------ RMSprop
@@ -247,19 +270,21 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
         ga = state_arg(grad_avg, t, p, "grad_avg")
     elif centered:
         raise ValueError("grad_avg is required when centered=True")
-    cdef list written = [p, sq], names = ["param", "square_avg"]
+    cdef Spans w
+    w.n = 0
+    add_span(&w, p)
+    add_span(&w, sq)
     cdef void *bp = NULL
     cdef void *gap = NULL
     if momentum > 0:
-        written.append(b)
-        names.append("momentum_buf")
+        add_span(&w, b)
         bp = cnp.PyArray_DATA(b)
     if centered:
-        written.append(ga)
-        names.append("grad_avg")
+        add_span(&w, ga)
         gap = cnp.PyArray_DATA(ga)
-    check_disjoint(written, names)
-    g = grad_apart(g, written)
+    check_disjoint(&w, ("param", "square_avg", "momentum_buf", "grad_avg") if momentum > 0
+                   else ("param", "square_avg", "grad_avg"))
+    g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -274,10 +299,10 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
 
 # -------------------------------------------------------------------------------- Adam, AdamW
 
-cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, int64_t step,
+cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, object step,
                    double lr, double beta1, double beta2, double eps, double weight_decay,
                    bint amsgrad, object max_exp_avg_sq, bint maximize, int decoupled) except -1:
-    check_step(step)
+    cdef int64_t k = as_step(step)
     check_nonneg(lr, "learning rate")
     check_nonneg(eps, "epsilon value")
     if not (0 <= beta1 < 1):
@@ -294,30 +319,33 @@ cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq,
         vm = state_arg(max_exp_avg_sq, t, p, "max_exp_avg_sq")
     elif amsgrad:
         raise ValueError("max_exp_avg_sq is required when amsgrad=True")
-    cdef list written = [p, m, v], names = ["param", "exp_avg", "exp_avg_sq"]
+    cdef Spans w
+    w.n = 0
+    add_span(&w, p)
+    add_span(&w, m)
+    add_span(&w, v)
     cdef void *vmp = NULL
     if amsgrad:
-        written.append(vm)
-        names.append("max_exp_avg_sq")
+        add_span(&w, vm)
         vmp = cnp.PyArray_DATA(vm)
-    check_disjoint(written, names)
-    g = grad_apart(g, written)
+    check_disjoint(&w, ("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+    g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_adam_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(m),
                               <float *>cnp.PyArray_DATA(v), <float *>vmp,
                               <float *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, step, decoupled, maximize)
+                              weight_decay, k, decoupled, maximize)
         else:
             fnn_adam_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(m),
                               <double *>cnp.PyArray_DATA(v), <double *>vmp,
                               <double *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, step, decoupled, maximize)
+                              weight_decay, k, decoupled, maximize)
     return 0
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3, double beta1=0.9,
+def adam_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3, double beta1=0.9,
               double beta2=0.999, double eps=1e-8, double weight_decay=0.0, bint amsgrad=False,
               max_exp_avg_sq=None, bint maximize=False):
     """One step of torch.optim.Adam, in place, in one pass over memory.
@@ -336,7 +364,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3, do
               amsgrad, max_exp_avg_sq, maximize, 0)
 
 
-def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr=1e-3,
+def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3,
                double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.01,
                bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False):
     """One step of torch.optim.AdamW, in place: adam_step with decoupled weight decay
