@@ -609,3 +609,37 @@ def test_bad_input_to_layers(rng, name):
         nn.GELU(approximate="tanh")
     with pytest.raises(NotImplementedError, match="backward"):
         nn.Module().backward(np.zeros(1))
+
+
+class WithStats(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2, dtype=np.float64, rng=0)
+        self.drop = nn.Dropout(0.5, rng=0)
+        self.register_buffer("running_mean", np.zeros(2))
+        self.register_buffer("scratch", np.zeros(5), persistent=False)
+
+    def forward(self, x):
+        return self.drop(self.fc(x)) - self.running_mean
+
+
+def test_buffers_in_state_dict_and_copies(rng):
+    m = WithStats().eval()
+    assert list(m.state_dict()) == ["running_mean", "fc.weight", "fc.bias"]   # torch's order
+    assert [n for n, _ in m.named_buffers()] == ["running_mean", "scratch"]
+    sd = m.state_dict()
+    sd["running_mean"] = np.array([1.0, 2.0])
+    m.load_state_dict(sd)
+    np.testing.assert_array_equal(m.running_mean, [1.0, 2.0])
+    with pytest.raises(TypeError, match="buffer"):
+        m.running_mean = [0.0, 0.0]
+    import copy
+    import pickle
+    x = rng.standard_normal((2, 3))
+    m(x)   # a pending ctx (not picklable) is not copied
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        with pytest.raises(RuntimeError, match="before forward"):
+            clone.fc.backward(np.ones((2, 2)))
+        np.testing.assert_array_equal(clone(x), m(x))
+        clone.fc.weight.data[...] = 0
+        assert m.fc.weight.data.any()

@@ -252,6 +252,19 @@ class Module:
         d["_ctx"] = ctx
         d["_backend"] = backend
 
+    # what the last forward left for backward: kernel ctx objects and the backend module are not
+    # picklable, and a copy of a module starts with no pending backward
+    _TRANSIENT = ("_ctx", "_backend", "_lead")
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for key in self._TRANSIENT:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     # -- traversal ------------------------------------------------------------------------------
     def named_modules(self, prefix="", memo=None):
         """Yield ``(name, module)`` for this module and every descendant, each once."""
