@@ -78,14 +78,10 @@ class Sequential(Module):
 
     def __delitem__(self, idx):
         keys = list(self._modules)
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]
-        for k in doomed:
-            del self._modules[k]
+        doomed = set(keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]])
+        kept = [(k, m) for k, m in self._modules.items() if k not in doomed]
         # renumber like torch, so the names stay "0".."n-1"
-        items = list(self._modules.items())
-        self._modules.clear()
-        for i, (k, m) in enumerate(items):
-            self._modules[str(i) if k.isdigit() else k] = m
+        self._set_children((str(i) if k.isdigit() else k, m) for i, (k, m) in enumerate(kept))
 
     def __len__(self):
         return len(self._modules)
@@ -114,7 +110,5 @@ class Sequential(Module):
         if not -n <= index <= n:
             raise IndexError(f"index {index} is out of range for a Sequential of length {n}")
         mods.insert(index + n if index < 0 else index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        self._set_children((str(i), m) for i, m in enumerate(mods))
         return self

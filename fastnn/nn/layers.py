@@ -11,19 +11,31 @@ from . import init
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Sign",
-           "Softmax", "LogSoftmax", "Dropout", "Flatten", "kernel"]
+           "Softmax", "LogSoftmax", "Dropout", "Flatten", "kernel", "KernelOp"]
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
 
 def kernel(backend, name):
     """``backend.<name>``, or a clear error when that kernel family is not in this build."""
-    try:
-        return getattr(backend, name)
-    except AttributeError:
+    fn = getattr(backend, name, None)
+    if fn is None:
         raise NotImplementedError(
             f"the {backend.__name__} backend has no {name}(): that kernel family is not part of "
-            f"this build") from None
+            f"this build")
+    return fn
+
+
+class KernelOp:
+    """Mixin for a module that runs one kernel pair: a subclass sets ``_op = "relu"`` and gets
+    ``_fwd = "relu_forward"`` and ``_bwd = "relu_backward"``, the names it looks up on the
+    backend (built once here, not on every call)."""
+    _op = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._op is not None:
+            cls._fwd, cls._bwd = cls._op + "_forward", cls._op + "_backward"
 
 
 def _check_float_input(layer, x, name="input"):
@@ -85,13 +97,13 @@ class Linear(Module):
         backend = get_backend()
         if x.ndim == 2:
             y, ctx = backend.linear_forward(x, w, b, activation)
-            self.__dict__["_lead"] = None
+            lead = None
         else:
             lead = x.shape[:-1]
             y, ctx = backend.linear_forward(x.reshape(-1, self.in_features), w, b, activation)
             y = y.reshape(lead + (self.out_features,))
-            self.__dict__["_lead"] = lead
-        self._save(ctx, backend)
+        d = self.__dict__
+        d["_ctx"], d["_backend"], d["_lead"] = ctx, backend, lead
         return y
 
     def backward(self, dy):
@@ -128,22 +140,19 @@ class Identity(Module):
         return dy
 
 
-class _Elementwise(Module):
-    """An activation kernel pair ``<op>_forward(x, *args)`` / ``<op>_backward(dy, ctx)``."""
-    _op = None
-
-    def _args(self):
-        return ()
+class _Elementwise(KernelOp, Module):
+    """An activation kernel pair ``<op>_forward(x)`` / ``<op>_backward(dy, ctx)``."""
 
     def forward(self, x):
         backend = get_backend()
-        y, ctx = kernel(backend, self._op + "_forward")(x, *self._args())
-        self._save(ctx, backend)
+        y, ctx = kernel(backend, self._fwd)(x)
+        d = self.__dict__
+        d["_ctx"], d["_backend"] = ctx, backend
         return y
 
     def backward(self, dy):
         ctx, backend = self._saved()
-        return kernel(backend, self._op + "_backward")(dy, ctx)
+        return kernel(backend, self._bwd)(dy, ctx)
 
 
 class ReLU(_Elementwise):
@@ -168,8 +177,12 @@ class LeakyReLU(_Elementwise):
         self.negative_slope = float(negative_slope)
         self.inplace = inplace
 
-    def _args(self):
-        return (self.negative_slope,)
+    def forward(self, x):
+        backend = get_backend()
+        y, ctx = kernel(backend, self._fwd)(x, self.negative_slope)
+        d = self.__dict__
+        d["_ctx"], d["_backend"] = ctx, backend
+        return y
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -208,7 +221,7 @@ class Sign(_Elementwise):
     _op = "sign"
 
 
-class _Normalize(Module):
+class _Normalize(KernelOp, Module):
     def __init__(self, dim=-1):
         super().__init__()
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
@@ -217,13 +230,14 @@ class _Normalize(Module):
 
     def forward(self, x):
         backend = get_backend()
-        y, ctx = kernel(backend, self._op + "_forward")(x, self.dim)
-        self._save(ctx, backend)
+        y, ctx = kernel(backend, self._fwd)(x, self.dim)
+        d = self.__dict__
+        d["_ctx"], d["_backend"] = ctx, backend
         return y
 
     def backward(self, dy):
         ctx, backend = self._saved()
-        return kernel(backend, self._op + "_backward")(dy, ctx)
+        return kernel(backend, self._bwd)(dy, ctx)
 
     def extra_repr(self):
         return f"dim={self.dim}"

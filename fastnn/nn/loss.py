@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from ..backend import get_backend
-from .layers import kernel
+from .layers import kernel, KernelOp
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss"]
@@ -12,9 +12,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss"]
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-class _Loss(Module):
-    _op = None
-
+class _Loss(KernelOp, Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -28,10 +26,10 @@ class _Loss(Module):
         """input: float32/float64 array; target: see the class. Returns the loss: a 0-d array of
         input's dtype ("mean", "sum") or one value per element/sample ("none")."""
         backend = get_backend()
-        loss, ctx = kernel(backend, self._op + "_forward")(input, target, **self._kwargs())
-        self._save(ctx, backend)
+        loss, ctx = kernel(backend, self._fwd)(input, target, **self._kwargs())
         d = self.__dict__
-        d["_loss_shape"], d["_dtype"] = np.shape(loss), np.asarray(loss).dtype
+        d["_ctx"], d["_backend"] = ctx, backend
+        d["_loss_shape"], d["_dtype"] = loss.shape, loss.dtype
         return loss
 
     def backward(self, dloss=1.0):
@@ -43,7 +41,7 @@ class _Loss(Module):
         if isinstance(dloss, numbers.Number) or (isinstance(dloss, np.ndarray) and dloss.ndim == 0
                                                   and dloss.dtype.kind in "iuf"):
             dloss = np.full(shape, dloss, dtype=dtype)
-        return kernel(backend, self._op + "_backward")(dloss, ctx)
+        return kernel(backend, self._bwd)(dloss, ctx)
 
 
 class CrossEntropyLoss(_Loss):

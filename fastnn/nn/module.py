@@ -152,68 +152,64 @@ class Module:
         d["training"] = True
 
     # -- attribute registration (as torch.nn.Module.__setattr__) --------------------------------
+    # Parameters, buffers and sub-modules live in the three ordered tables (_parameters,
+    # _buffers, _modules), which give state_dict its order, AND in the instance __dict__, so
+    # that ``self.weight`` is a plain attribute read: a lookup that has to fail over to
+    # __getattr__ costs microseconds on every layer call. _register keeps the two in step.
+    def _register(self, table, name, value):
+        d = self.__dict__
+        for other in ("_parameters", "_buffers", "_modules"):
+            if other != table:
+                d[other].pop(name, None)
+        d[table][name] = value
+        d[name] = value
+
     def __setattr__(self, name, value):
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError(f"cannot assign {name!r} before {type(self).__name__}.__init__ "
                                  f"has called super().__init__()")
-        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
-            buffers.pop(name, None)
-            modules.pop(name, None)
-            d.pop(name, None)
-            params[name] = value
+            self._register("_parameters", name, value)
         elif isinstance(value, Module):
-            params.pop(name, None)
-            buffers.pop(name, None)
-            d.pop(name, None)
-            modules[name] = value
-        elif name in params:
+            self._register("_modules", name, value)
+        elif name in d["_parameters"]:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} "
                                 f"(a Parameter or None is required)")
-            params[name] = None
-        elif name in modules:
+            self._register("_parameters", name, None)
+        elif name in d["_modules"]:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} to sub-module {name!r} "
                                 f"(a Module or None is required)")
-            modules[name] = None
-        elif name in buffers:
+            self._register("_modules", name, None)
+        elif name in d["_buffers"]:
             if value is not None and not isinstance(value, np.ndarray):
                 raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} "
                                 f"(an ndarray or None is required)")
-            buffers[name] = value
+            self._register("_buffers", name, value)
         else:
             d[name] = value
 
     def __getattr__(self, name):   # only called when normal lookup fails
-        d = self.__dict__
-        for key in ("_parameters", "_buffers", "_modules"):
-            table = d.get(key)
-            if table is not None and name in table:
-                return table[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
         for table in (self._parameters, self._buffers, self._modules):
-            if name in table:
-                del table[name]
-                return
+            table.pop(name, None)
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
         """Add a Parameter (or None, a placeholder such as an absent bias) under ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"{name!r} must be a Parameter or None, got {type(param).__name__}")
-        self.__dict__.pop(name, None)
-        self._parameters[name] = param
+        self._register("_parameters", name, param)
 
     def register_buffer(self, name, array, persistent=True):
         """Add an array the module keeps but does not train (saved in state_dict when persistent)."""
         if array is not None and not isinstance(array, np.ndarray):
             raise TypeError(f"buffer {name!r} must be an ndarray or None, got {type(array).__name__}")
-        self.__dict__.pop(name, None)
-        self._buffers[name] = array
+        self._register("_buffers", name, array)
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
 
@@ -223,8 +219,17 @@ class Module:
             raise TypeError(f"{name!r} must be a Module or None, got {type(module).__name__}")
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"module name must be a non-empty string without '.', got {name!r}")
-        self.__dict__.pop(name, None)
-        self._modules[name] = module
+        self._register("_modules", name, module)
+
+    def _set_children(self, items):
+        """Replace every sub-module by ``items`` (name, module) pairs, in order (Sequential's
+        insert and delete use it)."""
+        d = self.__dict__
+        for name in d["_modules"]:
+            d.pop(name, None)
+        d["_modules"].clear()
+        for name, module in items:
+            self.add_module(name, module)
 
     # -- forward / backward ---------------------------------------------------------------------
     def forward(self, *inputs):
@@ -239,6 +244,17 @@ class Module:
 
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        # Calling a module is calling its forward: make ``__call__`` the subclass's forward
+        # itself, which saves a Python frame on every layer call. A class that defines its own
+        # __call__ (or inherits one that is not a forward) keeps it.
+        super().__init_subclass__(**kwargs)
+        if "__call__" not in cls.__dict__:
+            owner = next(c for c in cls.__mro__ if "__call__" in c.__dict__)
+            if owner is Module or owner.__dict__.get("_call_is_forward", False):
+                cls.__call__ = cls.forward
+                cls._call_is_forward = True
 
     def _saved(self):
         """(ctx, backend) of the last forward, or a clear error when there was none."""
@@ -378,7 +394,7 @@ class Module:
                     p.grad = None
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f":
-                    m._buffers[name] = b.astype(dtype)
+                    m._register("_buffers", name, b.astype(dtype))
             if "dtype" in m.__dict__:
                 m.__dict__["dtype"] = dtype
         return self
