@@ -16,6 +16,7 @@ __all__ = ["use_backend", "get_backend", "backend_name", "BACKENDS"]
 
 BACKENDS = {"compiled": functional, "reference": reference}
 
+
 class _State(threading.local):
     # a class-level default: a thread that never called use_backend reads it without the
     # AttributeError that getattr(..., default) raises and catches inside (~2 us per call)

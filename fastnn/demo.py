@@ -26,9 +26,10 @@ def build_mlp(in_features, classes, rng):
     return nn.Sequential(nn.Linear(in_features, 256, rng=rng), nn.ReLU(), nn.Linear(256, classes, rng=rng))
 
 
-# --model NAME -> builder(in_features, classes, rng). A CNN registers here once the conv family
-# lands (it will want images as (N, 1, H, W): see load_data's ``flatten``).
-MODELS = {"mlp": build_mlp}
+# --model NAME -> (builder(input_shape, classes, rng), flatten): input_shape is x.shape[1:] of
+# the training data, loaded as (N, features) when flatten else as images (N, 1, H, W). A CNN
+# registers here once the conv family lands: MODELS["cnn"] = (build_cnn, False).
+MODELS = {"mlp": (lambda shape, classes, rng: build_mlp(shape[0], classes, rng), True)}
 
 
 class DemoError(Exception):
@@ -87,7 +88,8 @@ def _train(backend, args, data, threads):
     try:
         with fastnn.use_backend(backend):
             rng = np.random.default_rng(args.seed)
-            model = MODELS[args.model](xtr.shape[1] if xtr.ndim == 2 else xtr.shape[1:], int(ytr.max()) + 1, rng)
+            builder, _ = MODELS[args.model]
+            model = builder(xtr.shape[1:], int(ytr.max()) + 1, rng)
             loss_fn = nn.CrossEntropyLoss()
             opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
             hist = fit(model, loss_fn, opt, xtr, ytr, epochs=args.epochs, batch_size=args.batch_size,
@@ -127,15 +129,15 @@ def main(argv=None):
 
     import fastnn
     try:
-        xtr, ytr, xte, yte, desc = load_data(args.mnist, args.seed)
+        xtr, ytr, xte, yte, desc = load_data(args.mnist, args.seed, flatten=MODELS[args.model][1])
     except DemoError as err:
         print(f"fastnn demo: {err}", file=sys.stderr)
         return 2
     if args.threads is not None:
         fastnn.set_num_threads(args.threads)
     threads = fastnn.get_num_threads()
-    sizes = f"{xtr.shape[1]}-256-{int(ytr.max()) + 1}"
-    print(f"fastnn demo: {args.model.upper()} {sizes} on {desc}")
+    sizes = f" {xtr.shape[1]}-256-{int(ytr.max()) + 1}" if args.model == "mlp" else ""
+    print(f"fastnn demo: {args.model.upper()}{sizes} on {desc}")
     print(f"  {args.epochs} epochs, batch {args.batch_size}, SGD(lr={args.lr}, momentum=0.9), "
           f"seed {args.seed}, {threads} thread{'s' if threads != 1 else ''}")
     print()
