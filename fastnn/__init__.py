@@ -18,3 +18,9 @@ from .gradcheck import gradcheck  # noqa: E402
 
 __all__ = ["functional", "reference", "set_num_threads", "get_num_threads", "show_config",
            "config", "use_backend", "get_backend", "backend_name", "gradcheck", "__version__"]
+
+from . import nn, data, optim  # noqa: E402
+from .nn.init import manual_seed  # noqa: E402
+from .training import fit, evaluate, History  # noqa: E402
+
+__all__ += ["nn", "data", "optim", "manual_seed", "fit", "evaluate", "History"]

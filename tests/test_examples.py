@@ -1,0 +1,94 @@
+"""examples/*.py run as scripts (with fast options) and the demo's main()."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastnn import demo
+from conftest import mnist_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_example(name, *args):
+    # one thread: these check output, not speed, and must stay quick on a machine whose cores
+    # are shared with other jobs (see test_training.one_thread)
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    return proc
+
+
+def test_gradient_descent():
+    proc = run_example("gradient_descent.py", "--steps", 30)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "x^2 + y^2" in lines[0]
+    first, last = lines[2].split(), lines[-2].split()
+    assert (first[1], first[2]) == ("3.000000", "-4.000000")
+    assert float(last[3]) < 1e-4   # f at step 30 is 25 * 0.8^60
+    assert "after 30 steps" in lines[-1]
+
+
+def test_perceptron_logic():
+    proc = run_example("perceptron_logic.py", "--epochs", 1500)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "single perceptron  AND" in out and "two-layer net      XOR" in out
+    assert out.count("-> learned") == 3 and out.count("NOT learned") == 1
+    assert "as expected" in out
+
+
+def test_mnist_mlp():
+    if mnist_dir() is None:
+        pytest.skip("MNIST test set not found (../shared/data/mnist-t10k)")
+    proc = run_example("mnist_mlp.py", "--epochs", 2, "--train-size", 2000)   # default directory
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout
+    acc = float(proc.stdout.split("test accuracy")[-1].split("%")[0])
+    assert acc > 80
+
+
+def test_mnist_mlp_bad_directory(tmp_path):
+    proc = run_example("mnist_mlp.py", tmp_path)
+    assert proc.returncode == 2 and "no MNIST images file" in proc.stderr
+
+
+def test_demo_digits(capsys):
+    pytest.importorskip("sklearn")
+    assert demo.main(["--epochs", "2", "--no-progress", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "MLP 64-256-10" in out and "scikit-learn digits" in out
+    assert "final test accuracy: compiled" in out and "faster" in out
+    rows = [r for r in (line.split() for line in out.splitlines()) if len(r) == 6 and r[0].isdigit()]
+    assert len(rows) == 2
+    for row in rows:   # the two loss curves agree
+        assert abs(float(row[1]) - float(row[2])) < 1e-3
+
+
+def test_demo_mnist(capsys):
+    if mnist_dir() is None:
+        pytest.skip("MNIST test set not found (../shared/data/mnist-t10k)")
+    assert demo.main(["--mnist", str(mnist_dir()), "--epochs", "1", "--no-progress", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "MLP 784-256-10" in out and "8000 train / 2000 test" in out
+
+
+def test_demo_without_sklearn(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    assert demo.main(["--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install \"fastnn[demo]\"" in err and "--mnist" in err
+
+
+def test_demo_bad_arguments(tmp_path, capsys):
+    assert demo.main(["--mnist", str(tmp_path), "--no-progress"]) == 2
+    assert "cannot read MNIST" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        demo.main(["--model", "transformer"])
+    with pytest.raises(SystemExit):
+        demo.main(["--epochs", "0"])
