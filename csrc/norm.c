@@ -12,7 +12,9 @@
  *
  * All statistics are double, two-pass (mean first, then squared deviations from it); the
  * elementwise passes run in the array's precision as y = (x - mean) * scale + shift, which keeps
- * the subtraction before the scaling (no cancellation when |mean| >> std).
+ * the subtraction before the scaling (no cancellation when |mean| >> std). The mean is split
+ * into a float head and tail, x - mh - ml, so that rounding the double mean to float32 does not
+ * shift the whole channel by up to half an ulp of the mean (visible when |mean| >> std).
  */
 #ifndef FNN_GENERIC
 #include "fastnn.h"
@@ -164,14 +166,14 @@ FNN_HOT static void FNN(bn_fwd_channel)(real *y, double *save_mean, double *save
     }
     save_mean[k] = mean;
     save_invstd[k] = invstd;
-    const real mr = (real)mean;
+    const real mh = (real)mean, ml = (real)(mean - (double)mh);
     const real a = (real)((gamma ? (double)gamma[k] : 1.0) * invstd);
     const real b = beta ? beta[k] : (real)0;
     for (int64_t i = 0; i < n; i++) {
         const real *xb = x + (i * c + k) * l;
         real *yb = y + (i * c + k) * l;
         for (int64_t j = 0; j < l; j++)
-            yb[j] = (xb[j] - mr) * a + b;
+            yb[j] = (xb[j] - mh - ml) * a + b;
     }
 }
 
@@ -182,7 +184,7 @@ FNN_HOT static void FNN(bn_fwd_cols)(real *y, double *save_mean, double *save_in
                                      int batch_stats, double momentum, double eps)
 {
     double acc[FNN_NORM_CB], mean[FNN_NORM_CB];
-    real mr[FNN_NORM_CB], a[FNN_NORM_CB], b[FNN_NORM_CB];
+    real mh[FNN_NORM_CB], ml[FNN_NORM_CB], a[FNN_NORM_CB], b[FNN_NORM_CB];
     for (int64_t kb = k0; kb < k1; kb += FNN_NORM_CB) {
         int64_t w = k1 - kb < FNN_NORM_CB ? k1 - kb : FNN_NORM_CB;
         if (batch_stats) {
@@ -220,7 +222,8 @@ FNN_HOT static void FNN(bn_fwd_cols)(real *y, double *save_mean, double *save_in
                 FNN(bn_stats_from_running)(save_mean + kb + j, save_invstd + kb + j, rm, rv, kb + j, eps);
         }
         for (int64_t j = 0; j < w; j++) {
-            mr[j] = (real)save_mean[kb + j];
+            mh[j] = (real)save_mean[kb + j];
+            ml[j] = (real)(save_mean[kb + j] - (double)mh[j]);
             a[j] = (real)((gamma ? (double)gamma[kb + j] : 1.0) * save_invstd[kb + j]);
             b[j] = beta ? beta[kb + j] : (real)0;
         }
@@ -228,7 +231,7 @@ FNN_HOT static void FNN(bn_fwd_cols)(real *y, double *save_mean, double *save_in
             const real *row = x + i * c + kb;
             real *yrow = y + i * c + kb;
             for (int64_t j = 0; j < w; j++)
-                yrow[j] = (row[j] - mr[j]) * a[j] + b[j];
+                yrow[j] = (row[j] - mh[j] - ml[j]) * a[j] + b[j];
         }
     }
 }
@@ -285,12 +288,12 @@ FNN_HOT static void FNN(bn_bwd_channel)(real *dx, real *dgamma, real *dbeta, con
             return;
         const real B = (real)(-g * s * s * s * sums[1] / (double)m);
         const real C0 = (real)(-g * s * sums[0] / (double)m);
-        const real mr = (real)mean;
+        const real mh = (real)mean, ml = (real)(mean - (double)mh);
         for (int64_t i = 0; i < n; i++) {
             const real *xb = x + (i * c + k) * l, *gb = dy + (i * c + k) * l;
             real *db = dx + (i * c + k) * l;
             for (int64_t j = 0; j < l; j++)
-                db[j] = A * gb[j] + B * (xb[j] - mr) + C0;
+                db[j] = A * gb[j] + B * (xb[j] - mh - ml) + C0;
         }
     } else {
         for (int64_t i = 0; i < n; i++) {
@@ -309,7 +312,7 @@ FNN_HOT static void FNN(bn_bwd_cols)(real *dx, real *dgamma, real *dbeta, const 
                                      int64_t k0, int64_t k1, int batch_stats)
 {
     double s0[FNN_NORM_CB], s1[FNN_NORM_CB], mean[FNN_NORM_CB];
-    real mr[FNN_NORM_CB], A[FNN_NORM_CB], B[FNN_NORM_CB], C0[FNN_NORM_CB];
+    real mh[FNN_NORM_CB], ml[FNN_NORM_CB], A[FNN_NORM_CB], B[FNN_NORM_CB], C0[FNN_NORM_CB];
     for (int64_t kb = k0; kb < k1; kb += FNN_NORM_CB) {
         int64_t w = k1 - kb < FNN_NORM_CB ? k1 - kb : FNN_NORM_CB;
         for (int64_t j = 0; j < w; j++) {
@@ -334,14 +337,15 @@ FNN_HOT static void FNN(bn_bwd_cols)(real *dx, real *dgamma, real *dbeta, const 
             A[j] = (real)(g * s);
             B[j] = batch_stats && n > 0 ? (real)(-g * s * s * s * s1[j] / (double)n) : (real)0;
             C0[j] = batch_stats && n > 0 ? (real)(-g * s * s0[j] / (double)n) : (real)0;
-            mr[j] = (real)mean[j];
+            mh[j] = (real)mean[j];
+            ml[j] = (real)(mean[j] - (double)mh[j]);
         }
         if (batch_stats) {
             for (int64_t i = 0; i < n; i++) {
                 const real *xr = x + i * c + kb, *gr = dy + i * c + kb;
                 real *dr = dx + i * c + kb;
                 for (int64_t j = 0; j < w; j++)
-                    dr[j] = A[j] * gr[j] + B[j] * (xr[j] - mr[j]) + C0[j];
+                    dr[j] = A[j] * gr[j] + B[j] * (xr[j] - mh[j] - ml[j]) + C0[j];
             }
         } else {
             for (int64_t i = 0; i < n; i++) {
@@ -395,19 +399,19 @@ FNN_HOT static void FNN(ln_fwd_rows)(real *y, double *save_mean, double *save_rs
         double rstd = 1.0 / sqrt(var + eps);
         save_mean[r] = mean;
         save_rstd[r] = rstd;
-        const real mr = (real)mean, a = (real)rstd;
+        const real mh = (real)mean, ml = (real)(mean - (double)mh), a = (real)rstd;
         if (gamma && beta) {
             for (int64_t j = 0; j < d; j++)
-                yr[j] = (xr[j] - mr) * a * gamma[j] + beta[j];
+                yr[j] = (xr[j] - mh - ml) * a * gamma[j] + beta[j];
         } else if (gamma) {
             for (int64_t j = 0; j < d; j++)
-                yr[j] = (xr[j] - mr) * a * gamma[j];
+                yr[j] = (xr[j] - mh - ml) * a * gamma[j];
         } else if (beta) {
             for (int64_t j = 0; j < d; j++)
-                yr[j] = (xr[j] - mr) * a + beta[j];
+                yr[j] = (xr[j] - mh - ml) * a + beta[j];
         } else {
             for (int64_t j = 0; j < d; j++)
-                yr[j] = (xr[j] - mr) * a;
+                yr[j] = (xr[j] - mh - ml) * a;
         }
     }
 }
@@ -445,16 +449,16 @@ FNN_HOT static void FNN(ln_bwd_rows)(real *dx, double *pg, double *pb, const rea
         else
             FNN(norm_dysums)(sums, gr, xr, d, mean);
         const double sh = sums[0], shx = sums[1] * rstd;
-        const real mr = (real)mean, s = (real)rstd;
+        const real mh = (real)mean, ml = (real)(mean - (double)mh), s = (real)rstd;
         const real c1 = d > 0 ? (real)(sh / (double)d) : (real)0;
         const real c2 = d > 0 ? (real)(shx / (double)d) : (real)0;
         int64_t j;
         if (gamma) {
             for (j = 0; j < d; j++)
-                dr[j] = s * (gr[j] * gamma[j] - c1 - (xr[j] - mr) * s * c2);
+                dr[j] = s * (gr[j] * gamma[j] - c1 - (xr[j] - mh - ml) * s * c2);
         } else {
             for (j = 0; j < d; j++)
-                dr[j] = s * (gr[j] - c1 - (xr[j] - mr) * s * c2);
+                dr[j] = s * (gr[j] - c1 - (xr[j] - mh - ml) * s * c2);
         }
         if (pg)
             for (j = 0; j < d; j++)
