@@ -236,6 +236,22 @@ FNN_HOT static void FNN(bn_fwd_cols)(real *y, double *save_mean, double *save_in
     }
 }
 
+/* channels [k0, k1) */
+static void FNN(bn_fwd_range)(real *y, double *save_mean, double *save_invstd, real *rm, real *rv,
+                              const real *x, const real *gamma, const real *beta, int64_t n,
+                              int64_t c, int64_t l, int64_t k0, int64_t k1, int batch_stats,
+                              double momentum, double eps)
+{
+    if (l == 1) {
+        FNN(bn_fwd_cols)(y, save_mean, save_invstd, rm, rv, x, gamma, beta, n, c, k0, k1,
+                         batch_stats, momentum, eps);
+        return;
+    }
+    for (int64_t k = k0; k < k1; k++)
+        FNN(bn_fwd_channel)(y, save_mean, save_invstd, rm, rv, x, gamma, beta, n, c, l, k,
+                            batch_stats, momentum, eps);
+}
+
 void FNN(fnn_batch_norm_fwd)(real *y, double *save_mean, double *save_invstd,
                              real *running_mean, real *running_var,
                              const real *x, const real *gamma, const real *beta,
@@ -245,20 +261,18 @@ void FNN(fnn_batch_norm_fwd)(real *y, double *save_mean, double *save_invstd,
     int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
     if (nt > c)
         nt = c > 0 ? (int)c : 1;
-    if (l != 1) {
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t k = 0; k < c; k++)
-            FNN(bn_fwd_channel)(y, save_mean, save_invstd, running_mean, running_var, x, gamma,
-                                beta, n, c, l, k, batch_stats, momentum, eps);
-    } else {
-        #pragma omp parallel num_threads(nt) if(nt > 1)
-        {
-            int t, T;
-            int64_t k0, k1;
-            fnn_norm_range(c, &t, &T, &k0, &k1);
-            FNN(bn_fwd_cols)(y, save_mean, save_invstd, running_mean, running_var, x, gamma,
-                             beta, n, c, k0, k1, batch_stats, momentum, eps);
-        }
+    if (nt <= 1) {      /* no parallel region at all: entering one costs more than small work */
+        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
+                          n, c, l, 0, c, batch_stats, momentum, eps);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        int t, T;
+        int64_t k0, k1;
+        fnn_norm_range(c, &t, &T, &k0, &k1);
+        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
+                          n, c, l, k0, k1, batch_stats, momentum, eps);
     }
 }
 
@@ -358,6 +372,21 @@ FNN_HOT static void FNN(bn_bwd_cols)(real *dx, real *dgamma, real *dbeta, const 
     }
 }
 
+static void FNN(bn_bwd_range)(real *dx, real *dgamma, real *dbeta, const real *dy,
+                              const real *x, const real *gamma, const double *save_mean,
+                              const double *save_invstd, int64_t n, int64_t c, int64_t l,
+                              int64_t k0, int64_t k1, int batch_stats)
+{
+    if (l == 1) {
+        FNN(bn_bwd_cols)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, k0, k1,
+                         batch_stats);
+        return;
+    }
+    for (int64_t k = k0; k < k1; k++)
+        FNN(bn_bwd_channel)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l, k,
+                            batch_stats);
+}
+
 void FNN(fnn_batch_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              const real *dy, const real *x, const real *gamma,
                              const double *save_mean, const double *save_invstd,
@@ -366,20 +395,18 @@ void FNN(fnn_batch_norm_bwd)(real *dx, real *dgamma, real *dbeta,
     int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
     if (nt > c)
         nt = c > 0 ? (int)c : 1;
-    if (l != 1) {
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t k = 0; k < c; k++)
-            FNN(bn_bwd_channel)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd,
-                                n, c, l, k, batch_stats);
-    } else {
-        #pragma omp parallel num_threads(nt) if(nt > 1)
-        {
-            int t, T;
-            int64_t k0, k1;
-            fnn_norm_range(c, &t, &T, &k0, &k1);
-            FNN(bn_bwd_cols)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd,
-                             n, c, k0, k1, batch_stats);
-        }
+    if (nt <= 1) {
+        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l, 0, c,
+                          batch_stats);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        int t, T;
+        int64_t k0, k1;
+        fnn_norm_range(c, &t, &T, &k0, &k1);
+        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l,
+                          k0, k1, batch_stats);
     }
 }
 
@@ -423,7 +450,11 @@ void FNN(fnn_layer_norm_fwd)(real *y, double *save_mean, double *save_rstd,
     int nt = fnn_threads_for(rows * d, FNN_NORM_GRAIN);
     if (nt > rows)
         nt = rows > 0 ? (int)rows : 1;
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, 0, rows, d, eps);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int t, T;
         int64_t r0, r1;
@@ -481,13 +512,19 @@ void FNN(fnn_layer_norm_bwd)(real *dx, real *dgamma, real *dbeta,
     double *part = NULL;
     if (want && d > 0)
         part = (double *)calloc((size_t)nt * 2 * (size_t)d, sizeof(double));
-    #pragma omp parallel num_threads(nt) if(nt > 1)
-    {
-        int t, T;
-        int64_t r0, r1;
-        fnn_norm_range(rows, &t, &T, &r0, &r1);
-        double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
-        FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd, r0, r1, d);
+    if (nt <= 1) {
+        FNN(ln_bwd_rows)(dx, part, part ? part + d : NULL, dy, x, gamma, save_mean, save_rstd,
+                         0, rows, d);
+    } else {
+        #pragma omp parallel num_threads(nt)
+        {
+            int t, T;
+            int64_t r0, r1;
+            fnn_norm_range(rows, &t, &T, &r0, &r1);
+            double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
+            FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd,
+                             r0, r1, d);
+        }
     }
     if (!want)
         return;

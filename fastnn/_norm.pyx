@@ -81,8 +81,17 @@ cdef class BatchNormCtx:
     """What batch_norm_backward needs: x (N, C, *) contiguous, gamma (C,) or None, mean and invstd
     (C,) float64 (the statistics the forward normalised with: batch statistics when batch_stats,
     else the running ones), has_beta, batch_stats."""
-    cdef readonly cnp.ndarray x, gamma, mean, invstd
+    cdef readonly cnp.ndarray x, gamma
+    cdef cnp.ndarray stats          # (2, C) float64: mean, invstd (one allocation per call)
     cdef readonly bint has_beta, batch_stats
+
+    @property
+    def mean(self):
+        return self.stats[0]
+
+    @property
+    def invstd(self):
+        return self.stats[1]
 
     def __repr__(self):
         return (f"BatchNormCtx(x={shape_str(self.x)}, affine=({self.gamma is not None}, "
@@ -159,29 +168,28 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
                          f"shape {shape_str(x)}")
     xa = c_array(x)
     cdef cnp.ndarray y = new_array(nd, xa.shape, t)
-    cdef cnp.npy_intp cdim = c
-    cdef cnp.ndarray mean = new_array(1, &cdim, cnp.NPY_FLOAT64)
-    cdef cnp.ndarray invstd = new_array(1, &cdim, cnp.NPY_FLOAT64)
+    cdef cnp.npy_intp sdim[2]
+    sdim[0] = 2
+    sdim[1] = c
+    cdef cnp.ndarray stats = new_array(2, sdim, cnp.NPY_FLOAT64)
+    cdef double *meanp = <double *>cnp.PyArray_DATA(stats)
     cdef void *gp = data_or_null(ga)
     cdef void *bp = data_or_null(ba)
     cdef void *rmp = data_or_null(rm)
     cdef void *rvp = data_or_null(rv)
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            fnn_batch_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(mean),
-                                   <double *>cnp.PyArray_DATA(invstd), <float *>rmp, <float *>rvp,
+            fnn_batch_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), meanp, meanp + c, <float *>rmp, <float *>rvp,
                                    <float *>cnp.PyArray_DATA(xa), <float *>gp, <float *>bp,
                                    n, c, l, batch_stats, mom, e)
         else:
-            fnn_batch_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(mean),
-                                   <double *>cnp.PyArray_DATA(invstd), <double *>rmp, <double *>rvp,
+            fnn_batch_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), meanp, meanp + c, <double *>rmp, <double *>rvp,
                                    <double *>cnp.PyArray_DATA(xa), <double *>gp, <double *>bp,
                                    n, c, l, batch_stats, mom, e)
     cdef BatchNormCtx ctx = BatchNormCtx.__new__(BatchNormCtx)
     ctx.x = xa
     ctx.gamma = ga
-    ctx.mean = mean
-    ctx.invstd = invstd
+    ctx.stats = stats
     ctx.has_beta = ba is not None
     ctx.batch_stats = batch_stats
     return y, ctx
@@ -214,17 +222,16 @@ def batch_norm_backward(dy, BatchNormCtx ctx not None):
     cdef void *dgp = data_or_null(dg)
     cdef void *dbp = data_or_null(db)
     cdef int batch_stats = ctx.batch_stats
+    cdef double *meanp = <double *>cnp.PyArray_DATA(ctx.stats)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_batch_norm_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>dgp, <float *>dbp,
                                    <float *>cnp.PyArray_DATA(dya), <float *>cnp.PyArray_DATA(xa),
-                                   <float *>gp, <double *>cnp.PyArray_DATA(ctx.mean),
-                                   <double *>cnp.PyArray_DATA(ctx.invstd), n, c, l, batch_stats)
+                                   <float *>gp, meanp, meanp + c, n, c, l, batch_stats)
         else:
             fnn_batch_norm_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>dgp, <double *>dbp,
                                    <double *>cnp.PyArray_DATA(dya), <double *>cnp.PyArray_DATA(xa),
-                                   <double *>gp, <double *>cnp.PyArray_DATA(ctx.mean),
-                                   <double *>cnp.PyArray_DATA(ctx.invstd), n, c, l, batch_stats)
+                                   <double *>gp, meanp, meanp + c, n, c, l, batch_stats)
     return dx, dg, db
 
 
@@ -232,9 +239,18 @@ cdef class LayerNormCtx:
     """What layer_norm_backward needs: x contiguous, gamma (normalized_shape) or None, mean and
     rstd float64, one per normalised row (the leading dims of x, flattened), has_beta and
     normalized_shape."""
-    cdef readonly cnp.ndarray x, gamma, mean, rstd
+    cdef readonly cnp.ndarray x, gamma
+    cdef cnp.ndarray stats          # (2, rows) float64: mean, rstd (one allocation per call)
     cdef readonly bint has_beta
     cdef readonly tuple normalized_shape
+
+    @property
+    def mean(self):
+        return self.stats[0]
+
+    @property
+    def rstd(self):
+        return self.stats[1]
 
     def __repr__(self):
         return (f"LayerNormCtx(x={shape_str(self.x)}, normalized_shape={self.normalized_shape}, "
@@ -302,25 +318,24 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
     for i in range(nd - k, nd):
         d *= xa.shape[i]
     cdef cnp.ndarray y = new_array(nd, xa.shape, t)
-    cdef cnp.npy_intp rdim = rows
-    cdef cnp.ndarray mean = new_array(1, &rdim, cnp.NPY_FLOAT64)
-    cdef cnp.ndarray rstd = new_array(1, &rdim, cnp.NPY_FLOAT64)
+    cdef cnp.npy_intp sdim[2]
+    sdim[0] = 2
+    sdim[1] = rows
+    cdef cnp.ndarray stats = new_array(2, sdim, cnp.NPY_FLOAT64)
+    cdef double *meanp = <double *>cnp.PyArray_DATA(stats)
     cdef void *gp = data_or_null(ga)
     cdef void *bp = data_or_null(ba)
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            fnn_layer_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(mean),
-                                   <double *>cnp.PyArray_DATA(rstd), <float *>cnp.PyArray_DATA(xa),
+            fnn_layer_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), meanp, meanp + rows, <float *>cnp.PyArray_DATA(xa),
                                    <float *>gp, <float *>bp, rows, d, e)
         else:
-            fnn_layer_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(mean),
-                                   <double *>cnp.PyArray_DATA(rstd), <double *>cnp.PyArray_DATA(xa),
+            fnn_layer_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), meanp, meanp + rows, <double *>cnp.PyArray_DATA(xa),
                                    <double *>gp, <double *>bp, rows, d, e)
     cdef LayerNormCtx ctx = LayerNormCtx.__new__(LayerNormCtx)
     ctx.x = xa
     ctx.gamma = ga
-    ctx.mean = mean
-    ctx.rstd = rstd
+    ctx.stats = stats
     ctx.has_beta = ba is not None
     ctx.normalized_shape = shp
     return y, ctx
@@ -351,15 +366,14 @@ def layer_norm_backward(dy, LayerNormCtx ctx not None):
     cdef void *gp = data_or_null(ctx.gamma)
     cdef void *dgp = data_or_null(dg)
     cdef void *dbp = data_or_null(db)
+    cdef double *meanp = <double *>cnp.PyArray_DATA(ctx.stats)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_layer_norm_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>dgp, <float *>dbp,
                                    <float *>cnp.PyArray_DATA(dya), <float *>cnp.PyArray_DATA(xa),
-                                   <float *>gp, <double *>cnp.PyArray_DATA(ctx.mean),
-                                   <double *>cnp.PyArray_DATA(ctx.rstd), rows, d)
+                                   <float *>gp, meanp, meanp + rows, rows, d)
         else:
             fnn_layer_norm_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>dgp, <double *>dbp,
                                    <double *>cnp.PyArray_DATA(dya), <double *>cnp.PyArray_DATA(xa),
-                                   <double *>gp, <double *>cnp.PyArray_DATA(ctx.mean),
-                                   <double *>cnp.PyArray_DATA(ctx.rstd), rows, d)
+                                   <double *>gp, meanp, meanp + rows, rows, d)
     return dx, dg, db
