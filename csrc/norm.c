@@ -19,10 +19,37 @@
 #ifndef FNN_GENERIC
 #include "fastnn.h"
 
+/* On the eight-lane inner loops of the reductions: they are elementwise over the lanes (each lane
+ * its own accumulator), so vectorising them reorders nothing. */
+#ifdef _OPENMP
+#define FNN_NORM_SIMD _Pragma("omp simd")
+#else
+#define FNN_NORM_SIMD
+#endif
+
+/* Independent double accumulators per reduction (4 AVX2 registers). */
+#define FNN_NORM_LANES 16
 /* Elements per thread worth forking for. */
 #define FNN_NORM_GRAIN 32768
 /* Columns per chunk in the (N, C) batch-norm path (stack accumulators). */
 #define FNN_NORM_CB 64
+
+/* Ask for the next row's cache lines while this row is worked on in L1 (the hardware prefetcher
+ * stops at 4 KiB page boundaries, which is exactly where a 1024-float row ends). Only for rows
+ * that fit comfortably in L1 next to the current one. */
+static inline void fnn_norm_prefetch(const void *p, size_t bytes)
+{
+#if defined(__GNUC__)
+    if (bytes > 16384)
+        return;
+    const char *c = (const char *)p;
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(c + off, 0, 3);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
 
 static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t *lo, int64_t *hi)
 {
@@ -42,28 +69,39 @@ static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t
 
 #else  /* generic part, once per dtype */
 
-/* ---- reductions in double, eight independent accumulators (so the compiler can keep them in
- *      vector registers without reassociating anything it was not told to) ---- */
+/* ---- reductions in double, FNN_NORM_LANES independent accumulators (so the compiler can keep
+ *      them in several vector registers without reassociating anything it was not told to) ---- */
+
+/* sum of the lanes, pairwise (16 -> 8 -> 4 -> 2 -> 1); overwrites acc */
+static inline double FNN(norm_fold)(double *acc)
+{
+    for (int w = FNN_NORM_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++)
+            acc[k] += acc[k + w];
+    return acc[0];
+}
 
 static inline double FNN(norm_sum)(const real *x, int64_t n)
 {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double acc[FNN_NORM_LANES] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
+    for (; i + FNN_NORM_LANES <= n; i += FNN_NORM_LANES)
+        FNN_NORM_SIMD
+        for (int k = 0; k < FNN_NORM_LANES; k++)
             acc[k] += (double)x[i + k];
     for (int k = 0; i < n; i++, k++)
         acc[k] += (double)x[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return FNN(norm_fold)(acc);
 }
 
 /* sum of (x - mean)^2 */
 static inline double FNN(norm_sqdev)(const real *x, int64_t n, double mean)
 {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double acc[FNN_NORM_LANES] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
+    for (; i + FNN_NORM_LANES <= n; i += FNN_NORM_LANES)
+        FNN_NORM_SIMD
+        for (int k = 0; k < FNN_NORM_LANES; k++) {
             double v = (double)x[i + k] - mean;
             acc[k] += v * v;
         }
@@ -71,16 +109,17 @@ static inline double FNN(norm_sqdev)(const real *x, int64_t n, double mean)
         double v = (double)x[i] - mean;
         acc[k] += v * v;
     }
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return FNN(norm_fold)(acc);
 }
 
 /* s[0] += sum of dy, s[1] += sum of dy * (x - mean) */
 static inline void FNN(norm_dysums)(double *s, const real *dy, const real *x, int64_t n, double mean)
 {
-    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double a[FNN_NORM_LANES] = {0}, b[FNN_NORM_LANES] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
+    for (; i + FNN_NORM_LANES <= n; i += FNN_NORM_LANES)
+        FNN_NORM_SIMD
+        for (int k = 0; k < FNN_NORM_LANES; k++) {
             double g = (double)dy[i + k];
             a[k] += g;
             b[k] += g * ((double)x[i + k] - mean);
@@ -90,18 +129,19 @@ static inline void FNN(norm_dysums)(double *s, const real *dy, const real *x, in
         a[k] += g;
         b[k] += g * ((double)x[i] - mean);
     }
-    s[0] += ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-    s[1] += ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
+    s[0] += FNN(norm_fold)(a);
+    s[1] += FNN(norm_fold)(b);
 }
 
 /* the same with dy weighted by w: s[0] += sum of dy*w, s[1] += sum of dy*w * (x - mean) */
 static inline void FNN(norm_dysums_w)(double *s, const real *dy, const real *w, const real *x,
                                       int64_t n, double mean)
 {
-    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double a[FNN_NORM_LANES] = {0}, b[FNN_NORM_LANES] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
+    for (; i + FNN_NORM_LANES <= n; i += FNN_NORM_LANES)
+        FNN_NORM_SIMD
+        for (int k = 0; k < FNN_NORM_LANES; k++) {
             double g = (double)dy[i + k] * (double)w[i + k];
             a[k] += g;
             b[k] += g * ((double)x[i + k] - mean);
@@ -111,8 +151,8 @@ static inline void FNN(norm_dysums_w)(double *s, const real *dy, const real *w, 
         a[k] += g;
         b[k] += g * ((double)x[i] - mean);
     }
-    s[0] += ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-    s[1] += ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
+    s[0] += FNN(norm_fold)(a);
+    s[1] += FNN(norm_fold)(b);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -422,6 +462,8 @@ FNN_HOT static void FNN(ln_fwd_rows)(real *y, double *save_mean, double *save_rs
         const real *xr = x + r * d;
         real *yr = y + r * d;
         double mean = d > 0 ? FNN(norm_sum)(xr, d) / (double)d : 0.0;
+        if (r + 1 < r1)
+            fnn_norm_prefetch(xr + d, (size_t)d * sizeof(real));
         double var = d > 0 ? FNN(norm_sqdev)(xr, d, mean) / (double)d : 0.0;
         double rstd = 1.0 / sqrt(var + eps);
         save_mean[r] = mean;
