@@ -27,6 +27,13 @@
 #define FNN_NORM_SIMD
 #endif
 
+/* The reduction helpers must be inlined into each FNN_HOT clone: an out-of-line copy would be
+ * compiled for the baseline target only (no AVX2), whichever clone calls it. */
+#if defined(__GNUC__)
+#define FNN_NORM_INLINE static inline __attribute__((always_inline))
+#else
+#define FNN_NORM_INLINE static inline
+#endif
 /* Independent double accumulators per reduction (4 AVX2 registers). */
 #define FNN_NORM_LANES 16
 /* Elements per thread worth forking for. */
@@ -73,7 +80,7 @@ static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t
  *      them in several vector registers without reassociating anything it was not told to) ---- */
 
 /* sum of the lanes, pairwise (16 -> 8 -> 4 -> 2 -> 1); overwrites acc */
-static inline double FNN(norm_fold)(double *acc)
+FNN_NORM_INLINE double FNN(norm_fold)(double *acc)
 {
     for (int w = FNN_NORM_LANES / 2; w >= 1; w /= 2)
         for (int k = 0; k < w; k++)
@@ -81,7 +88,7 @@ static inline double FNN(norm_fold)(double *acc)
     return acc[0];
 }
 
-static inline double FNN(norm_sum)(const real *x, int64_t n)
+FNN_NORM_INLINE double FNN(norm_sum)(const real *x, int64_t n)
 {
     double acc[FNN_NORM_LANES] = {0};
     int64_t i = 0;
@@ -95,7 +102,7 @@ static inline double FNN(norm_sum)(const real *x, int64_t n)
 }
 
 /* sum of (x - mean)^2 */
-static inline double FNN(norm_sqdev)(const real *x, int64_t n, double mean)
+FNN_NORM_INLINE double FNN(norm_sqdev)(const real *x, int64_t n, double mean)
 {
     double acc[FNN_NORM_LANES] = {0};
     int64_t i = 0;
@@ -113,7 +120,7 @@ static inline double FNN(norm_sqdev)(const real *x, int64_t n, double mean)
 }
 
 /* s[0] += sum of dy, s[1] += sum of dy * (x - mean) */
-static inline void FNN(norm_dysums)(double *s, const real *dy, const real *x, int64_t n, double mean)
+FNN_NORM_INLINE void FNN(norm_dysums)(double *s, const real *dy, const real *x, int64_t n, double mean)
 {
     double a[FNN_NORM_LANES] = {0}, b[FNN_NORM_LANES] = {0};
     int64_t i = 0;
@@ -134,7 +141,7 @@ static inline void FNN(norm_dysums)(double *s, const real *dy, const real *x, in
 }
 
 /* the same with dy weighted by w: s[0] += sum of dy*w, s[1] += sum of dy*w * (x - mean) */
-static inline void FNN(norm_dysums_w)(double *s, const real *dy, const real *w, const real *x,
+FNN_NORM_INLINE void FNN(norm_dysums_w)(double *s, const real *dy, const real *w, const real *x,
                                       int64_t n, double mean)
 {
     double a[FNN_NORM_LANES] = {0}, b[FNN_NORM_LANES] = {0};
