@@ -41,23 +41,6 @@
 /* Columns per chunk in the (N, C) batch-norm path (stack accumulators). */
 #define FNN_NORM_CB 64
 
-/* Ask for the next row's cache lines while this row is worked on in L1 (the hardware prefetcher
- * stops at 4 KiB page boundaries, which is exactly where a 1024-float row ends). Only for rows
- * that fit comfortably in L1 next to the current one. */
-static inline void fnn_norm_prefetch(const void *p, size_t bytes)
-{
-#if defined(__GNUC__)
-    if (bytes > 16384)
-        return;
-    const char *c = (const char *)p;
-    for (size_t off = 0; off < bytes; off += 64)
-        __builtin_prefetch(c + off, 0, 3);
-#else
-    (void)p;
-    (void)bytes;
-#endif
-}
-
 static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t *lo, int64_t *hi)
 {
     int t = 0, T = 1;
@@ -469,8 +452,6 @@ FNN_HOT static void FNN(ln_fwd_rows)(real *y, double *save_mean, double *save_rs
         const real *xr = x + r * d;
         real *yr = y + r * d;
         double mean = d > 0 ? FNN(norm_sum)(xr, d) / (double)d : 0.0;
-        if (r + 1 < r1)
-            fnn_norm_prefetch(xr + d, (size_t)d * sizeof(real));
         double var = d > 0 ? FNN(norm_sqdev)(xr, d, mean) / (double)d : 0.0;
         double rstd = 1.0 / sqrt(var + eps);
         save_mean[r] = mean;

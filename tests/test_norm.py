@@ -128,6 +128,20 @@ def test_batch_norm_same_result_any_thread_count(rng):
         fastnn.set_num_threads(old)
 
 
+@pytest.mark.parametrize("shape", [(300, 70), (6, 3, 20, 20)], ids=str)
+def test_batch_norm_large_offset_is_accurate(shape):
+    # channels with |mean| >> std in float32: the mean is kept in double and subtracted as a
+    # float head + tail, so the output matches the float64 computation
+    rng = np.random.default_rng(5)
+    x = (3e3 + rng.standard_normal(shape)).astype(np.float32)
+    y, ctx = F.batch_norm_forward(x)
+    yr, ctxr = R.batch_norm_forward(x)
+    assert_close(y, yr, np.float32)
+    dy = make(rng, shape, np.float32)
+    for a, e in zip(F.batch_norm_backward(dy, ctx), R.batch_norm_backward(dy, ctxr)):
+        assert_close(a, e, np.float32)
+
+
 @pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
 @pytest.mark.parametrize("shape", [(5, 3), (3, 2, 2, 3)], ids=str)
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
