@@ -21,5 +21,6 @@ enum { FNN_ACT_NONE = 0, FNN_ACT_RELU = 1, FNN_ACT_SIGMOID = 2, FNN_ACT_TANH = 3
 #include "softmax.h"
 #include "loss.h"
 #include "dropout.h"
+#include "norm.h"
 
 #endif
