@@ -8,8 +8,22 @@
 __version__ = "0.1.0"
 
 # Load the OpenBLAS shared library that the extensions link against (scipy-openblas32 wheel)
-# before any extension is imported.
-import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+# before any extension is imported. fastnn only ever calls it single-threaded (its own OpenMP
+# threads split the GEMMs, see csrc/blas.c), so it is loaded with OPENBLAS_NUM_THREADS=1: then
+# OpenBLAS starts no idle worker threads of its own (they would spin on the cores we use). The
+# variable is restored at once, so an OpenBLAS loaded later (numpy's) is not affected.
+import os as _os
+
+_saved = _os.environ.get("OPENBLAS_NUM_THREADS")
+_os.environ["OPENBLAS_NUM_THREADS"] = "1"
+try:
+    import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+finally:
+    if _saved is None:
+        del _os.environ["OPENBLAS_NUM_THREADS"]
+    else:
+        _os.environ["OPENBLAS_NUM_THREADS"] = _saved
+del _saved
 
 from ._config import set_num_threads, get_num_threads, show_config, config  # noqa: E402
 from . import functional, reference  # noqa: E402
