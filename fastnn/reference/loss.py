@@ -60,9 +60,18 @@ def _check_targets(target, c, ignore_index):
     return kept
 
 
+def _number(d):
+    """True for a plain number (Python int/float, numpy real scalar), never a bool."""
+    return isinstance(d, (float, np.floating)) or (isinstance(d, (int, np.integer))
+                                                   and not isinstance(d, bool))
+
+
 def _upstream(dloss, reduction, shape, dtype):
-    """(dloss array, None) for reduction none; (None, float value) for mean/sum."""
+    """(dloss array, None) for reduction none (a 0-d loss also takes a number); (None, float
+    value) for mean/sum."""
     if reduction == "none":
+        if shape == () and _number(dloss):
+            return np.array(dloss, dtype=dtype), None
         float_array(dloss, "dloss")
         if dloss.dtype != dtype:
             raise TypeError(f"dloss has dtype {dloss.dtype} but the loss has dtype {np.dtype(dtype)}; "
@@ -70,8 +79,7 @@ def _upstream(dloss, reduction, shape, dtype):
         if dloss.shape != shape:
             raise ValueError(f"dloss must have the loss's shape {shape} (reduction 'none'), got {dloss.shape}")
         return dloss, None
-    if isinstance(dloss, (float, np.floating)) or (isinstance(dloss, (int, np.integer))
-                                                   and not isinstance(dloss, bool)):
+    if _number(dloss):
         return None, float(dloss)
     if not isinstance(dloss, np.ndarray):
         raise TypeError(f"dloss must be a number or a 0-d numpy.ndarray (reduction {reduction!r}), "
