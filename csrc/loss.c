@@ -28,6 +28,20 @@
 
 #define FNN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* Run `body` (a statement using the block index b) for b in [0, nb): on `nt` OpenMP threads
+ * (a variable of that name at the call site), or in a plain loop when nt is 1, because entering
+ * even a one-thread parallel region allocates an OpenMP team, which costs more than a small
+ * loss. Either way block b covers the same rows, so results do not depend on nt. */
+#define FNN_LOSS_FOR_BLOCKS(nb, body)                                                   \
+    do {                                                                               \
+        if (nt > 1) {                                                                  \
+            _Pragma("omp parallel for schedule(static) num_threads(nt)")               \
+            for (int64_t b = 0; b < (nb); b++) { body; }                               \
+        } else {                                                                       \
+            for (int64_t b = 0; b < (nb); b++) { body; }                               \
+        }                                                                              \
+    } while (0)
+
 /* ---------------------------------------------------------------------------------------------
  * PRIVATE vectorisable expf. TODO(lead): the activation/softmax family is writing a shared
  * csrc/mathfn.h; switch this family to it and delete this block (fnn_loss_expf*, the two
@@ -217,10 +231,8 @@ int64_t FNN(fnn_cross_entropy_fwd)(real *loss, real *rowmax, real *sumexp, int64
     int64_t nb = fnn_loss_blocks(n, 1);
     real *rowloss = reduction == FNN_REDUCE_NONE ? loss : NULL;
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        partial[b] = FNN(ce_fwd_rows)(rowloss, rowmax, sumexp, logits, target,
-                                      n * b / nb, n * (b + 1) / nb, c, ignore_index);
+    FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(ce_fwd_rows)(rowloss, rowmax, sumexp, logits, target,
+                                                           n * b / nb, n * (b + 1) / nb, c, ignore_index));
     if (reduction != FNN_REDUCE_NONE) {
         double total = fnn_loss_total(partial, nb);
         loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)*count : total);
@@ -256,10 +268,8 @@ void FNN(fnn_cross_entropy_bwd)(real *dlogits, const real *dloss, double g,
 {
     int64_t nb = fnn_loss_blocks(n, 1);
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        FNN(ce_bwd_rows)(dlogits, dloss, g, logits, target, rowmax, sumexp,
-                         n * b / nb, n * (b + 1) / nb, c, ignore_index);
+    FNN_LOSS_FOR_BLOCKS(nb, FNN(ce_bwd_rows)(dlogits, dloss, g, logits, target, rowmax, sumexp,
+                                              n * b / nb, n * (b + 1) / nb, c, ignore_index));
 }
 
 /* ---------------------------------- cross-entropy, probabilities ---------------------------- */
@@ -310,10 +320,8 @@ void FNN(fnn_cross_entropy_soft_fwd)(real *loss, real *rowmax, real *sumexp, rea
     int64_t nb = fnn_loss_blocks(n, 1);
     real *rowloss = reduction == FNN_REDUCE_NONE ? loss : NULL;
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        partial[b] = FNN(ce_soft_fwd_rows)(rowloss, rowmax, sumexp, tsum, logits, target,
-                                           n * b / nb, n * (b + 1) / nb, c);
+    FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(ce_soft_fwd_rows)(rowloss, rowmax, sumexp, tsum, logits, target,
+                                                                n * b / nb, n * (b + 1) / nb, c));
     if (reduction != FNN_REDUCE_NONE) {
         double total = fnn_loss_total(partial, nb);
         loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)n : total);
@@ -343,10 +351,8 @@ void FNN(fnn_cross_entropy_soft_bwd)(real *dlogits, const real *dloss, double g,
 {
     int64_t nb = fnn_loss_blocks(n, 1);
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        FNN(ce_soft_bwd_rows)(dlogits, dloss, g, logits, target, rowmax, sumexp, tsum,
-                              n * b / nb, n * (b + 1) / nb, c);
+    FNN_LOSS_FOR_BLOCKS(nb, FNN(ce_soft_bwd_rows)(dlogits, dloss, g, logits, target, rowmax, sumexp, tsum,
+                                                   n * b / nb, n * (b + 1) / nb, c));
 }
 
 /* ---------------------------------- NLL ----------------------------------------------------- */
@@ -371,18 +377,24 @@ int64_t FNN(fnn_nll_loss_fwd)(real *loss, int64_t *count, const real *logp, cons
     return -1;
 }
 
+static void FNN(nll_bwd_rows)(real *dlogp, const real *dloss, double g, const int64_t *target,
+                              int64_t i0, int64_t i1, int64_t c, int64_t ignore_index)
+{
+    memset(dlogp + i0 * c, 0, (size_t)((i1 - i0) * c) * sizeof(real));
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t t = target[i];
+        if (t != ignore_index)
+            dlogp[i * c + t] = -(real)(dloss ? (double)dloss[i] : g);
+    }
+}
+
 void FNN(fnn_nll_loss_bwd)(real *dlogp, const real *dloss, double g, const int64_t *target,
                            int64_t n, int64_t c, int64_t ignore_index)
 {
+    int64_t nb = fnn_loss_blocks(n, 1);
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t i = 0; i < n; i++) {
-        real *d = dlogp + i * c;
-        memset(d, 0, (size_t)c * sizeof(real));
-        int64_t t = target[i];
-        if (t != ignore_index)
-            d[t] = -(real)(dloss ? (double)dloss[i] : g);
-    }
+    FNN_LOSS_FOR_BLOCKS(nb, FNN(nll_bwd_rows)(dlogp, dloss, g, target, n * b / nb, n * (b + 1) / nb,
+                                              c, ignore_index));
 }
 
 /* ---------------------------------- MSE and L1 --------------------------------------------- */
@@ -433,9 +445,8 @@ static void FNN(pointwise_fwd)(real *loss, const real *pred, const real *target,
     int64_t nb = fnn_loss_blocks(n, FNN_LOSS_BLOCK);
     real *each = reduction == FNN_REDUCE_NONE ? loss : NULL;
     int nt = fnn_threads_for(n, FNN_LOSS_GRAIN);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        partial[b] = FNN(pointwise_fwd_block)(each, pred, target, n * b / nb, n * (b + 1) / nb, square);
+    FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(pointwise_fwd_block)(each, pred, target, n * b / nb,
+                                                                   n * (b + 1) / nb, square));
     if (reduction != FNN_REDUCE_NONE) {
         double total = fnn_loss_total(partial, nb);
         loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)n : total);
@@ -480,9 +491,8 @@ static void FNN(pointwise_bwd)(real *dpred, const real *dloss, double g, const r
 {
     int64_t nb = fnn_loss_blocks(n, FNN_LOSS_BLOCK);
     int nt = fnn_threads_for(n, FNN_LOSS_GRAIN);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t b = 0; b < nb; b++)
-        FNN(pointwise_bwd_block)(dpred, dloss, g, pred, target, n * b / nb, n * (b + 1) / nb, square);
+    FNN_LOSS_FOR_BLOCKS(nb, FNN(pointwise_bwd_block)(dpred, dloss, g, pred, target, n * b / nb,
+                                                      n * (b + 1) / nb, square));
 }
 
 void FNN(fnn_mse_loss_fwd)(real *loss, const real *pred, const real *target, int64_t n, int reduction)

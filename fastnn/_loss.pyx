@@ -101,7 +101,7 @@ cdef int64_t index_arg(object value, str name) except? -1:
     return value
 
 
-cdef cnp.ndarray class_indices(object target, int64_t n, object logits_shape):
+cdef cnp.ndarray class_indices(object target, int64_t n, cnp.ndarray logits):
     """target as a native C-contiguous int64 (N,) array; TypeError / ValueError otherwise."""
     if not cnp.PyArray_Check(target):
         raise TypeError(f"target must be a numpy.ndarray of int64 class indices, got {type(target).__name__}")
@@ -109,7 +109,7 @@ cdef cnp.ndarray class_indices(object target, int64_t n, object logits_shape):
     if not (cnp.PyArray_ISSIGNED(ta) and cnp.PyArray_ITEMSIZE(ta) == 8):
         raise TypeError(f"target class indices must have dtype int64, got {ta.dtype}")
     if cnp.PyArray_NDIM(ta) != 1 or ta.shape[0] != n:
-        raise ValueError(f"target must have shape ({n},) to match logits {logits_shape}, got {shape_str(ta)}")
+        raise ValueError(f"target must have shape ({n},) to match logits {shape_str(logits)}, got {shape_str(ta)}")
     return c_array(ta)
 
 
@@ -227,7 +227,7 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100):
             raise ValueError(f"target probabilities must have the logits' shape {shape_str(xa)}, "
                              f"got {shape_str(ta)}")
     else:
-        ta = class_indices(target, n, shape_str(xa))
+        ta = class_indices(target, n, xa)
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray loss = loss_array(red, 1, dims, t)
@@ -341,7 +341,7 @@ def nll_loss_forward(logp, target, reduction="mean", ignore_index=-100):
     cdef cnp.ndarray xa = c_array(logp)
     logits_2d(xa, "logp")
     cdef int64_t n = xa.shape[0], c = xa.shape[1], count = n, bad = -1
-    cdef cnp.ndarray ta = class_indices(target, n, shape_str(xa))
+    cdef cnp.ndarray ta = class_indices(target, n, xa)
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray loss = loss_array(red, 1, dims, t)

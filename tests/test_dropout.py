@@ -66,6 +66,9 @@ def test_seed_and_generator(impl):
     second, _ = impl.dropout_forward(x, 0.5, rng=g)       # the generator advanced: a new mask
     assert not np.array_equal(first, second)
     assert not np.array_equal(impl.dropout_forward(x, 0.5)[0], impl.dropout_forward(x, 0.5)[0])
+    # the key is one draw of the generator: what integers(0, 2**64, uint64) would have given
+    _, ctx = impl.dropout_forward(x, 0.5, rng=np.random.default_rng(31))
+    assert ctx.key == int(np.random.default_rng(31).integers(0, 2 ** 64, dtype=np.uint64))
 
 
 def test_mask_independent_of_thread_count(rng):
