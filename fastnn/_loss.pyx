@@ -492,8 +492,9 @@ def l1_loss_forward(pred, target, reduction="mean"):
 
 
 def l1_loss_backward(dloss, L1LossCtx ctx not None):
-    """Gradient of l1_loss_forward with respect to pred: dloss -> dpred = g * sign(pred - target)
-    with sign(0) = 0 (torch's subgradient), pred's shape."""
+    """Gradient of l1_loss_forward with respect to pred: dloss (a number or 0-d array for
+    "mean"/"sum", pred's shape for "none") -> dpred = g * sign(pred - target), pred's shape,
+    with sign(0) = 0 (torch's subgradient)."""
     return _pointwise_backward(dloss, ctx, False)
 
 
