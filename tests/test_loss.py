@@ -147,6 +147,8 @@ def test_ignore_index_semantics(impl, dtype):
     assert_close(mean, np.asarray((loss_none[0] + loss_none[2]) / 2, dtype), dtype, approx=True)
     d = impl.cross_entropy_backward(1.0, ctx)
     assert np.all(d[1] == 0)
+    x[1, 0] = np.nan                                  # an ignored row's gradient stays exactly 0
+    assert np.all(impl.cross_entropy_backward(1.0, impl.cross_entropy_forward(x, t, "mean")[1])[1] == 0)
     # an ignore_index inside [0, C) ignores that class's rows
     _, ctx = impl.cross_entropy_forward(x, t.clip(0), "mean", ignore_index=0)
     assert ctx.count == 1

@@ -185,16 +185,20 @@ def cross_entropy_backward(dloss, ctx):
     x = ctx.logits
     n = x.shape[0]
     g = _row_grad(dloss, ctx, n, x.dtype)
-    p = np.exp(x - ctx.rowmax[:, None]) / ctx.sumexp[:, None]
+    if not ctx.soft:
+        kept = ctx.target != ctx.ignore_index
+        g = np.where(kept, g, 0.0)
+    # g_i * softmax_i = (g_i / sumexp_i) * exp(x_i - rowmax_i), in the logits' dtype
+    dx = np.exp(x - ctx.rowmax[:, None])
     if ctx.soft:
-        dx = g[:, None] * (p * ctx.tsum[:, None] - ctx.target)
-        return dx.astype(x.dtype)
-    kept = ctx.target != ctx.ignore_index
-    g = np.where(kept, g, 0.0)
-    dx = g[:, None] * p
+        dx *= (g * ctx.tsum / ctx.sumexp).astype(x.dtype)[:, None]
+        dx -= g.astype(x.dtype)[:, None] * ctx.target
+        return dx
+    dx *= (g / ctx.sumexp).astype(x.dtype)[:, None]
+    dx[~kept] = 0                                   # ignored rows: exactly 0, even for NaN logits
     rows = np.nonzero(kept)[0]
-    dx[rows, ctx.target[rows]] -= g[rows]
-    return dx.astype(x.dtype)
+    dx[rows, ctx.target[rows]] -= g[rows].astype(x.dtype)
+    return dx
 
 
 # ------------------------------------------------------------------------------------------------
