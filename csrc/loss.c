@@ -142,7 +142,7 @@ static inline int64_t fnn_loss_blocks(int64_t n, int64_t unit)
     return nb < 1 ? 1 : nb;
 }
 
-/* Write the reduced loss (sum or mean over `count`) from the block partial sums, in order. */
+/* The sum of the block partial sums, added in block order. */
 static inline double fnn_loss_total(const double *partial, int64_t nb)
 {
     double s = 0;
