@@ -23,7 +23,11 @@ FNN_HOT static void fnn_dropout_mask_block(uint8_t *keep, int64_t i0, int64_t i1
 void fnn_dropout_mask(uint8_t *keep, int64_t n, uint64_t key, uint64_t threshold)
 {
     int nt = fnn_threads_for(n, FNN_DROPOUT_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {          /* no OpenMP team for small work: even a 1-thread region costs ~0.5 us */
+        fnn_dropout_mask_block(keep, 0, n, key, threshold);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int t = 0, T = 1;
 #ifdef _OPENMP
@@ -50,7 +54,11 @@ static void FNN(dropout_apply)(real *y, const real *x, int64_t n, uint64_t key, 
                                real scale)
 {
     int nt = fnn_threads_for(n, FNN_DROPOUT_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        FNN(dropout_block)(y, x, 0, n, key, threshold, scale);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int t = 0, T = 1;
 #ifdef _OPENMP

@@ -19,8 +19,9 @@
 
 enum { FNN_REDUCE_NONE = 0, FNN_REDUCE_MEAN = 1, FNN_REDUCE_SUM = 2 };
 
-/* Test hook: y[i] = the family's private vectorised float32 exp of x[i] (see loss.c). */
-void fnn_loss_expf_array(float *y, const float *x, int64_t n);
+/* Test hook: y[i] = the family's private vectorised float32 exp of x[i] (see loss.c); neg != 0
+ * selects the variant for arguments <= 0. */
+void fnn_loss_expf_array(float *y, const float *x, int64_t n, int neg);
 
 #define FNN_GENERIC "loss.h"
 #include "dtype.h"

@@ -61,10 +61,12 @@ cdef int check_rng(object rng) except -1:
 
 
 cdef uint64_t draw_key(object rng) except? 0:
-    """One 64-bit key from rng (None: a fresh default_rng; int: default_rng(seed))."""
+    """One 64-bit key from rng (None: a fresh default_rng; int: default_rng(seed)): one raw draw
+    of its bit generator, the value rng.integers(0, 2**64, dtype=np.uint64) would give (numpy
+    serves that full range with exactly one raw draw), about 6x cheaper to get."""
     if not isinstance(rng, _Generator):
         rng = _default_rng(rng)
-    return <uint64_t>int(rng.integers(0, _TWO64, dtype=_uint64))
+    return <uint64_t>rng.bit_generator.random_raw()
 
 
 cdef class DropoutCtx:
@@ -93,11 +95,13 @@ cdef class DropoutCtx:
         return f"DropoutCtx(mode={self.mode!r}, p={self.p}, shape={self.shape}, dtype={self.dtype})"
 
 
-cdef cnp.ndarray _apply(int mode, int t, cnp.ndarray xa, uint64_t key, uint64_t thr, double scale, bint fwd):
+cdef cnp.ndarray _apply(int mode, int t, object x, cnp.ndarray xa, uint64_t key, uint64_t thr,
+                        double scale, bint fwd):
+    """y from x (xa: x as a C-contiguous array, possibly x itself): a copy, zeros, or masked."""
     cdef cnp.ndarray y
     cdef int64_t n = cnp.PyArray_SIZE(xa)
     if mode == MODE_IDENTITY:
-        return cnp.PyArray_NewCopy(xa, cnp.NPY_CORDER)
+        return xa if xa is not x else cnp.PyArray_NewCopy(xa, cnp.NPY_CORDER)
     if mode == MODE_ZERO:
         return cnp.PyArray_ZEROS(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t, 0)
     y = new_array(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t)
@@ -145,7 +149,7 @@ def dropout_forward(x, p, training=True, rng=None):
         key = draw_key(rng)
         thr = <uint64_t>ceil(pv * 9007199254740992.0)     # p * 2^53, exact
         scale = 1.0 / (1.0 - pv)
-    cdef cnp.ndarray y = _apply(mode, t, xa, key, thr, scale, True)
+    cdef cnp.ndarray y = _apply(mode, t, x, xa, key, thr, scale, True)
     cdef DropoutCtx ctx = DropoutCtx.__new__(DropoutCtx)
     ctx.m = mode
     ctx.mode = MODE_NAMES[mode]
@@ -166,4 +170,4 @@ def dropout_backward(dy, DropoutCtx ctx not None):
     cdef cnp.ndarray dya = c_array(dy)
     if (<object>dya).shape != ctx.shape:
         raise ValueError(f"dy must have the forward input's shape {ctx.shape}, got {shape_str(dya)}")
-    return _apply(ctx.m, ctx.typenum, dya, ctx.key, ctx.threshold, ctx.scale, False)
+    return _apply(ctx.m, ctx.typenum, dy, dya, ctx.key, ctx.threshold, ctx.scale, False)

@@ -5,8 +5,8 @@
 # loss per row (N,) for cross-entropy/NLL, one per element (the input's shape) for MSE/L1.
 # Backward: `<loss>_backward(dloss, ctx)` returns the gradient of the forward's first argument.
 # dloss has the loss's shape: for "mean"/"sum" a 0-d array of the loss's dtype OR a plain number
-# (Python int/float or a numpy scalar, e.g. the usual 1.0); for "none" an array of the loss's
-# shape and dtype.
+# (Python int/float or a numpy real scalar, e.g. the usual 1.0); for "none" an array of the loss's
+# shape and dtype (a plain number too when that shape is (), i.e. MSE/L1 of 0-d inputs).
 include "_module.pxi"
 
 import numpy as np
@@ -19,7 +19,7 @@ cdef extern from "loss.h" nogil:
         FNN_REDUCE_NONE
         FNN_REDUCE_MEAN
         FNN_REDUCE_SUM
-    void fnn_loss_expf_array(float *y, const float *x, int64_t n)
+    void fnn_loss_expf_array(float *y, const float *x, int64_t n, int neg)
     int64_t fnn_cross_entropy_fwd_f32(float *loss, float *rowmax, float *sumexp, int64_t *count,
                                       const float *logits, const int64_t *target, int64_t n,
                                       int64_t c, int64_t ignore_index, int reduction)
@@ -101,7 +101,7 @@ cdef int64_t index_arg(object value, str name) except? -1:
     return value
 
 
-cdef cnp.ndarray class_indices(object target, int64_t n, object logits_shape):
+cdef cnp.ndarray class_indices(object target, int64_t n, cnp.ndarray logits):
     """target as a native C-contiguous int64 (N,) array; TypeError / ValueError otherwise."""
     if not cnp.PyArray_Check(target):
         raise TypeError(f"target must be a numpy.ndarray of int64 class indices, got {type(target).__name__}")
@@ -109,7 +109,7 @@ cdef cnp.ndarray class_indices(object target, int64_t n, object logits_shape):
     if not (cnp.PyArray_ISSIGNED(ta) and cnp.PyArray_ITEMSIZE(ta) == 8):
         raise TypeError(f"target class indices must have dtype int64, got {ta.dtype}")
     if cnp.PyArray_NDIM(ta) != 1 or ta.shape[0] != n:
-        raise ValueError(f"target must have shape ({n},) to match logits {logits_shape}, got {shape_str(ta)}")
+        raise ValueError(f"target must have shape ({n},) to match logits {shape_str(logits)}, got {shape_str(ta)}")
     return c_array(ta)
 
 
@@ -125,23 +125,36 @@ cdef raise_bad_target(cnp.ndarray ta, int64_t row, int64_t c, int64_t ignore_ind
                      f"{c} classes (valid: 0 <= target < {c}, or ignore_index={ignore_index})")
 
 
+cdef bint number_value(object d, double *v) except -1:
+    """True (value in *v) when d is a plain number: a Python int/float or a numpy real scalar;
+    bools are refused (a bool gradient is surely a mistake)."""
+    if PyFloat_Check(d) or (PyLong_Check(d) and not PyBool_Check(d)) or isinstance(d, _NP_REAL):
+        v[0] = d
+        return True
+    return False
+
+
 cdef object upstream(object dloss, int t, int red, cnp.ndarray loss_like, double *g):
-    """The upstream gradient. Reduction none: dloss as a C-contiguous array of the loss's shape and
-    dtype (returned). Mean/sum: a number or a 0-d array of the loss's dtype; its value goes to
-    *g and None is returned."""
+    """The upstream gradient, of the loss's shape. Reduction none: returned as a C-contiguous
+    array of the loss's dtype (a 0-d loss also takes a number). Mean/sum: a number or a 0-d array
+    of the loss's dtype; its value goes to *g and None is returned."""
     cdef cnp.ndarray da
+    cdef double v
     if red == FNN_REDUCE_NONE:
+        if cnp.PyArray_NDIM(loss_like) == 0 and number_value(dloss, &v):
+            da = new_array(0, NULL, t)
+            if t == cnp.NPY_FLOAT32:
+                (<float *>cnp.PyArray_DATA(da))[0] = <float>v
+            else:
+                (<double *>cnp.PyArray_DATA(da))[0] = v
+            return da
         check_same_dtype(t, dloss, "dloss", "the loss")
         da = c_array(dloss)
         if not cnp.PyArray_SAMESHAPE(da, loss_like):
             raise ValueError(f"dloss must have the loss's shape {shape_str(loss_like)} "
                              f"(reduction 'none'), got {shape_str(da)}")
         return da
-    if PyFloat_Check(dloss) or (PyLong_Check(dloss) and not PyBool_Check(dloss)):
-        g[0] = dloss
-        return None
-    if isinstance(dloss, _NP_REAL):
-        g[0] = float(dloss)
+    if number_value(dloss, g):
         return None
     if not cnp.PyArray_Check(dloss):
         raise TypeError(f"dloss must be a number or a 0-d numpy.ndarray (reduction "
@@ -214,7 +227,7 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100):
             raise ValueError(f"target probabilities must have the logits' shape {shape_str(xa)}, "
                              f"got {shape_str(ta)}")
     else:
-        ta = class_indices(target, n, shape_str(xa))
+        ta = class_indices(target, n, xa)
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray loss = loss_array(red, 1, dims, t)
@@ -328,7 +341,7 @@ def nll_loss_forward(logp, target, reduction="mean", ignore_index=-100):
     cdef cnp.ndarray xa = c_array(logp)
     logits_2d(xa, "logp")
     cdef int64_t n = xa.shape[0], c = xa.shape[1], count = n, bad = -1
-    cdef cnp.ndarray ta = class_indices(target, n, shape_str(xa))
+    cdef cnp.ndarray ta = class_indices(target, n, xa)
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray loss = loss_array(red, 1, dims, t)
@@ -479,16 +492,18 @@ def l1_loss_forward(pred, target, reduction="mean"):
 
 
 def l1_loss_backward(dloss, L1LossCtx ctx not None):
-    """Gradient of l1_loss_forward with respect to pred: dloss -> dpred = g * sign(pred - target)
-    with sign(0) = 0 (torch's subgradient), pred's shape."""
+    """Gradient of l1_loss_forward with respect to pred: dloss (a number or 0-d array for
+    "mean"/"sum", pred's shape for "none") -> dpred = g * sign(pred - target), pred's shape,
+    with sign(0) = 0 (torch's subgradient)."""
     return _pointwise_backward(dloss, ctx, False)
 
 
-def _expf(x):
-    """Test hook: the family's private vectorised float32 exp, elementwise on a float32 array."""
+def _expf(x, bint nonpositive=False):
+    """Test hook: the family's private vectorised float32 exp, elementwise on a float32 array
+    (nonpositive: the variant for arguments <= 0 that cross-entropy uses)."""
     if not cnp.PyArray_Check(x) or cnp.PyArray_TYPE(<cnp.ndarray>x) != cnp.NPY_FLOAT32:
         raise TypeError("x must be a float32 numpy.ndarray")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = new_array(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), cnp.NPY_FLOAT32)
-    fnn_loss_expf_array(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), cnp.PyArray_SIZE(xa))
+    fnn_loss_expf_array(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), cnp.PyArray_SIZE(xa), nonpositive)
     return y

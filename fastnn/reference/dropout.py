@@ -96,7 +96,7 @@ def dropout_forward(x, p, training=True, rng=None):
     else:
         mode = "mask"
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        key = int(gen.integers(0, 2 ** 64, dtype=np.uint64))
+        key = int(gen.bit_generator.random_raw())      # == gen.integers(0, 2**64, dtype=np.uint64)
         threshold = math.ceil(p * 2.0 ** 53)
         scale = 1.0 / (1.0 - p)
     ctx = DropoutCtx(mode, p, key, threshold, scale, x.shape, x.dtype)

@@ -60,9 +60,18 @@ def _check_targets(target, c, ignore_index):
     return kept
 
 
+def _number(d):
+    """True for a plain number (Python int/float, numpy real scalar), never a bool."""
+    return isinstance(d, (float, np.floating)) or (isinstance(d, (int, np.integer))
+                                                   and not isinstance(d, bool))
+
+
 def _upstream(dloss, reduction, shape, dtype):
-    """(dloss array, None) for reduction none; (None, float value) for mean/sum."""
+    """(dloss array, None) for reduction none (a 0-d loss also takes a number); (None, float
+    value) for mean/sum."""
     if reduction == "none":
+        if shape == () and _number(dloss):
+            return np.array(dloss, dtype=dtype), None
         float_array(dloss, "dloss")
         if dloss.dtype != dtype:
             raise TypeError(f"dloss has dtype {dloss.dtype} but the loss has dtype {np.dtype(dtype)}; "
@@ -70,8 +79,7 @@ def _upstream(dloss, reduction, shape, dtype):
         if dloss.shape != shape:
             raise ValueError(f"dloss must have the loss's shape {shape} (reduction 'none'), got {dloss.shape}")
         return dloss, None
-    if isinstance(dloss, (float, np.floating)) or (isinstance(dloss, (int, np.integer))
-                                                   and not isinstance(dloss, bool)):
+    if _number(dloss):
         return None, float(dloss)
     if not isinstance(dloss, np.ndarray):
         raise TypeError(f"dloss must be a number or a 0-d numpy.ndarray (reduction {reduction!r}), "
@@ -177,16 +185,20 @@ def cross_entropy_backward(dloss, ctx):
     x = ctx.logits
     n = x.shape[0]
     g = _row_grad(dloss, ctx, n, x.dtype)
-    p = np.exp(x - ctx.rowmax[:, None]) / ctx.sumexp[:, None]
+    if not ctx.soft:
+        kept = ctx.target != ctx.ignore_index
+        g = np.where(kept, g, 0.0)
+    # g_i * softmax_i = (g_i / sumexp_i) * exp(x_i - rowmax_i), in the logits' dtype
+    dx = np.exp(x - ctx.rowmax[:, None])
     if ctx.soft:
-        dx = g[:, None] * (p * ctx.tsum[:, None] - ctx.target)
-        return dx.astype(x.dtype)
-    kept = ctx.target != ctx.ignore_index
-    g = np.where(kept, g, 0.0)
-    dx = g[:, None] * p
+        dx *= (g * ctx.tsum / ctx.sumexp).astype(x.dtype)[:, None]
+        dx -= g.astype(x.dtype)[:, None] * ctx.target
+        return dx
+    dx *= (g / ctx.sumexp).astype(x.dtype)[:, None]
+    dx[~kept] = 0                                   # ignored rows: exactly 0, even for NaN logits
     rows = np.nonzero(kept)[0]
-    dx[rows, ctx.target[rows]] -= g[rows]
-    return dx.astype(x.dtype)
+    dx[rows, ctx.target[rows]] -= g[rows].astype(x.dtype)
+    return dx
 
 
 # ------------------------------------------------------------------------------------------------
