@@ -1,8 +1,8 @@
 /* softmax.c: softmax / log-softmax over the middle axis of (outer, n, inner), and gradients.
  *
  * Contiguous rows (inner == 1), per row: the max (several independent lanes, so that gcc
- * vectorises it), exp(x - max) written to y by mathfn.h's vectorised exp, its sum in double
- * (lanes again), then one scaling pass while the row is still in L1.
+ * vectorises it), exp(x - max) written to y by mathfn.h's vectorised exp, its sum (short blocks
+ * in float, the block sums in double), then one scaling pass while the row is still in L1.
  * Strided rows (inner > 1): blocks of up to FNN_SM_BLOCK neighbouring columns are processed
  * together, sweeping the n rows of the block; the per-column max and sum live in small arrays,
  * and every loop runs along the contiguous inner axis, so it vectorises too.
@@ -16,8 +16,8 @@ FNN_NO_TRAPPING_MATH
 #define FNN_SM_GRAIN 32768
 /* Columns per block in the strided case (the per-column state fits in a few KiB of stack). */
 #define FNN_SM_BLOCK 256
-/* Independent accumulators in row reductions: 16 floats or doubles = 2-4 AVX2 registers. */
-#define FNN_SM_LANES 16
+/* Elements per partial sum in row reductions (see sm_row_exp_sum). */
+#define FNN_SM_SUM_BLOCK 256
 
 #define FNN_GENERIC "softmax.c"
 #include "dtype.h"
@@ -38,36 +38,58 @@ FNN_INLINE real FNN(sm_row_max)(const real *restrict x, int64_t n)
     return m;
 }
 
-/* sum of a[0..n) in double */
-FNN_INLINE double FNN(sm_row_sum)(const real *restrict a, int64_t n)
+/* Row sums are formed in blocks of FNN_SM_SUM_BLOCK elements: within a block in `real` (gcc
+ * keeps one partial sum per SIMD lane, so each float partial sum adds only 256 / 8 = 32 terms),
+ * the block sums then in double. This keeps the accuracy of a double sum for long rows without
+ * converting every element to double, which cost about a third of the forward pass. */
+
+/* exp(x[i] - m) into y[i] for i < len, returns their sum (len <= FNN_SM_SUM_BLOCK) */
+FNN_INLINE real FNN(sm_exp_block)(real *restrict y, const real *restrict x, real m, int64_t len)
 {
-    double acc[FNN_SM_LANES] = {0};
-    int64_t i = 0;
-    for (; i + FNN_SM_LANES <= n; i += FNN_SM_LANES)
-        for (int j = 0; j < FNN_SM_LANES; j++)
-            acc[j] += a[i + j];
-    double s = 0;
-    for (; i < n; i++)
-        s += a[i];
-    for (int j = 0; j < FNN_SM_LANES; j++)
-        s += acc[j];
-    return s;
+    real acc = 0;
+    #pragma omp simd reduction(+:acc)
+    for (int64_t i = 0; i < len; i++) {
+        real e = FNN(fnn_vexp_flush)(x[i] - m);
+        y[i] = e;
+        acc += e;
+    }
+    return acc;
 }
 
-/* sum of a[i] * b[i] in double */
-FNN_INLINE double FNN(sm_row_dot)(const real *restrict a, const real *restrict b, int64_t n)
+/* y = exp(x - m) over a row of n, returns its sum (block sums in double) */
+FNN_INLINE double FNN(sm_row_exp_sum)(real *restrict y, const real *restrict x, real m, int64_t n)
 {
-    double acc[FNN_SM_LANES] = {0};
-    int64_t i = 0;
-    for (; i + FNN_SM_LANES <= n; i += FNN_SM_LANES)
-        for (int j = 0; j < FNN_SM_LANES; j++)
-            acc[j] += (double)a[i + j] * b[i + j];
     double s = 0;
-    for (; i < n; i++)
-        s += (double)a[i] * b[i];
-    for (int j = 0; j < FNN_SM_LANES; j++)
-        s += acc[j];
-    return s;
+    int64_t i = 0;
+    for (; i + FNN_SM_SUM_BLOCK <= n; i += FNN_SM_SUM_BLOCK)
+        s += FNN(sm_exp_block)(y + i, x + i, m, FNN_SM_SUM_BLOCK);
+    return s + FNN(sm_exp_block)(y + i, x + i, m, n - i);
+}
+
+/* sum of a[i] (b == NULL) or of a[i] * b[i] for i < len <= FNN_SM_SUM_BLOCK */
+FNN_INLINE real FNN(sm_sum_block)(const real *restrict a, const real *restrict b, int64_t len)
+{
+    real acc = 0;
+    if (b) {
+        #pragma omp simd reduction(+:acc)
+        for (int64_t i = 0; i < len; i++)
+            acc += a[i] * b[i];
+    } else {
+        #pragma omp simd reduction(+:acc)
+        for (int64_t i = 0; i < len; i++)
+            acc += a[i];
+    }
+    return acc;
+}
+
+/* sum of a[0..n) (b == NULL) or of a[i] * b[i] (block sums in double) */
+FNN_INLINE double FNN(sm_row_sum)(const real *restrict a, const real *restrict b, int64_t n)
+{
+    double s = 0;
+    int64_t i = 0;
+    for (; i + FNN_SM_SUM_BLOCK <= n; i += FNN_SM_SUM_BLOCK)
+        s += FNN(sm_sum_block)(a + i, b ? b + i : NULL, FNN_SM_SUM_BLOCK);
+    return s + FNN(sm_sum_block)(a + i, b ? b + i : NULL, n - i);
 }
 
 /* Rows [r0, r1) of (rows, n): forward (log = 0 softmax, 1 log-softmax). */
@@ -78,13 +100,7 @@ FNN_HOT static void FNN(sm_rows_fwd)(real *restrict y, const real *restrict x,
         const real *restrict xr = x + r * n;
         real *restrict yr = y + r * n;
         real m = FNN(sm_row_max)(xr, n);
-        double s = 0;
-        #pragma omp simd reduction(+:s)
-        for (int64_t i = 0; i < n; i++) {
-            real e = FNN(fnn_vexp_flush)(xr[i] - m);
-            yr[i] = e;
-            s += e;
-        }
+        double s = FNN(sm_row_exp_sum)(yr, xr, m, n);
         if (is_log) {
             real shift = m + (real)fnn_log((real)s);
             for (int64_t i = 0; i < n; i++)
@@ -106,11 +122,12 @@ FNN_HOT static void FNN(sm_rows_bwd)(real *restrict dx, const real *restrict dy,
         const real *restrict dyr = dy + r * n, *restrict yr = y + r * n;
         real *restrict dxr = dx + r * n;
         if (is_log) {
-            real s = (real)FNN(sm_row_sum)(dyr, n);
+            /* y <= 0 (log-probabilities): the cheaper exp, whose flushed subnormals do not matter */
+            real s = (real)FNN(sm_row_sum)(dyr, NULL, n);
             for (int64_t i = 0; i < n; i++)
-                dxr[i] = dyr[i] - FNN(fnn_vexp)(yr[i]) * s;
+                dxr[i] = dyr[i] - FNN(fnn_vexp_flush)(yr[i]) * s;
         } else {
-            real dot = (real)FNN(sm_row_dot)(dyr, yr, n);
+            real dot = (real)FNN(sm_row_sum)(dyr, yr, n);
             for (int64_t i = 0; i < n; i++)
                 dxr[i] = yr[i] * (dyr[i] - dot);
         }
