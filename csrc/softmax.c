@@ -161,7 +161,7 @@ FNN_HOT static void FNN(sm_cols_fwd)(real *restrict y, const real *restrict x, i
             const real *restrict xr = xs + i * inner;
             real *restrict yr = ys + i * inner;
             for (int64_t j = 0; j < w; j++) {
-                real e = FNN(fnn_vexp)(xr[j] - m[j]);
+                real e = FNN(fnn_vexp_flush)(xr[j] - m[j]);
                 yr[j] = e;
                 s[j] += e;
             }
@@ -217,7 +217,7 @@ FNN_HOT static void FNN(sm_cols_bwd)(real *restrict dx, const real *restrict dy,
             real *restrict dxr = dx + off + i * inner;
             if (is_log)
                 for (int64_t j = 0; j < w; j++)
-                    dxr[j] = dyr[j] - FNN(fnn_vexp)(yr[j]) * sr[j];
+                    dxr[j] = dyr[j] - FNN(fnn_vexp_flush)(yr[j]) * sr[j];
             else
                 for (int64_t j = 0; j < w; j++)
                     dxr[j] = yr[j] * (dyr[j] - sr[j]);
@@ -227,7 +227,25 @@ FNN_HOT static void FNN(sm_cols_bwd)(real *restrict dx, const real *restrict dy,
 
 /* ---- drivers --------------------------------------------------------------------------------- */
 
-/* Split the units [0, units) statically across nt threads; each runs the row or block loop. */
+/* Units [u0, u1): rows (inner == 1) or column blocks, forward or backward. */
+static void FNN(sm_units)(real *out, const real *a, const real *b, int64_t u0, int64_t u1,
+                          int64_t n, int64_t inner, int is_log, int backward)
+{
+    if (inner == 1) {
+        if (backward)
+            FNN(sm_rows_bwd)(out, a, b, u0, u1, n, is_log);
+        else
+            FNN(sm_rows_fwd)(out, a, u0, u1, n, is_log);
+    } else {
+        if (backward)
+            FNN(sm_cols_bwd)(out, a, b, u0, u1, n, inner, is_log);
+        else
+            FNN(sm_cols_fwd)(out, a, u0, u1, n, inner, is_log);
+    }
+}
+
+/* Split the units [0, units) statically across nt threads. Small work runs directly on the
+ * calling thread: even a parallel region with if(0) costs a noticeable part of a tiny call. */
 static void FNN(sm_run)(real *out, const real *a, const real *b, int64_t outer, int64_t n,
                         int64_t inner, int is_log, int backward)
 {
@@ -237,25 +255,18 @@ static void FNN(sm_run)(real *out, const real *a, const real *b, int64_t outer, 
     int nt = fnn_threads_for(outer * n * inner, FNN_SM_GRAIN);
     if (nt > units)
         nt = (int)units;
-    #pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) {
+        FNN(sm_units)(out, a, b, 0, units, n, inner, is_log, backward);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
         int t = 0, T = 1;
 #ifdef _OPENMP
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        int64_t u0 = units * t / T, u1 = units * (t + 1) / T;
-        if (inner == 1) {
-            if (backward)
-                FNN(sm_rows_bwd)(out, a, b, u0, u1, n, is_log);
-            else
-                FNN(sm_rows_fwd)(out, a, u0, u1, n, is_log);
-        } else {
-            if (backward)
-                FNN(sm_cols_bwd)(out, a, b, u0, u1, n, inner, is_log);
-            else
-                FNN(sm_cols_fwd)(out, a, u0, u1, n, inner, is_log);
-        }
+        FNN(sm_units)(out, a, b, units * t / T, units * (t + 1) / T, n, inner, is_log, backward);
     }
 }
 
