@@ -145,8 +145,9 @@ FNN_HOT static void FNN(gelu_bwd_loop)(real *restrict dx, const real *restrict d
     (void)param;
     for (int64_t i = 0; i < n; i++) {
         real v = x[i];
-        real cdf = (real)0.5 * (1 + FNN(fnn_verf)(v * GELU_SQRT1_2));
-        real pdf = GELU_INV_SQRT_2PI * FNN(fnn_vexp_neg)((real)-0.5 * v * v);
+        real e;                                    /* e^-(v^2 / 2), shared with erf */
+        real cdf = (real)0.5 * (1 + FNN(fnn_mf_erf_e)(v * GELU_SQRT1_2, &e));
+        real pdf = GELU_INV_SQRT_2PI * e;
         dx[i] = dy[i] * (cdf + v * pdf);
     }
 }

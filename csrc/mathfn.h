@@ -239,7 +239,7 @@ FNN_INLINE real FNN(fnn_vtanh)(real x)
     return FNN(fnn_mf_from_bits)(FNN(fnn_mf_bits)(t) | (FNN(fnn_mf_bits)(x) & MF_SIGN));
 }
 
-/* e^-(x^2) for |x| <= 9 (larger |x| is clamped to 9; NaN gives NaN), without the error of
+/* e^-(x^2) for |x| <= 9, 0 beyond (where it is below 7e-36; NaN gives NaN), without the error of
  * rounding x^2: x = xh + xl with xh holding the top half of x's mantissa bits, so that
  * hi = xh^2 is exact and x^2 = hi + lo with lo = xl (x + xh) small; lo enters the reduced
  * argument after the exact part. Relative error about that of fnn_vexp. */
@@ -251,7 +251,8 @@ FNN_INLINE real FNN(fnn_mf_exp_negsq)(real x)
     real hi = ah * ah, lo = (a - ah) * (a + ah);
     real kf;
     real r = FNN(fnn_mf_reduce)(-hi, &kf);     /* k >= -117: 2^k is a normal number */
-    return FNN(fnn_mf_exp_poly)(r - lo) * FNN(fnn_mf_pow2)(kf);
+    real e = FNN(fnn_mf_exp_poly)(r - lo) * FNN(fnn_mf_pow2)(kf);
+    return fnn_fabs(x) > 9 ? 0 : e;
 }
 
 #if FNN_IS_F32
@@ -263,8 +264,10 @@ FNN_INLINE real FNN(fnn_mf_exp_negsq)(real x)
  *   |x| >= 3.92:          +-1 (erf x rounds to 1 in float from 3.9192 on); erf(+-inf) = +-1.
  * Both polynomials are weighted minimax fits (Lawson iterations on Chebyshev nodes) rounded to
  * float. Both branches are computed and one is selected, so a loop over erf vectorises.
- * NaN -> NaN, erf(-0) = -0. */
-FNN_INLINE float fnn_verf_f32(float x)
+ * NaN -> NaN, erf(-0) = -0.
+ * fnn_mf_erf_e_f32/f64(x, &e) also returns e = e^-(x^2) (for float: 0 once |x| > 9), which
+ * GELU's gradient reuses for the normal density. */
+FNN_INLINE float fnn_mf_erf_e_f32(float x, float *e)
 {
     float a = fabsf(x), t = a * a;
     float p = -0.00062033854f;
@@ -284,12 +287,24 @@ FNN_INLINE float fnn_verf_f32(float x)
     q = q * u + 2.4835158e-02f;
     q = q * u - 7.435056e-02f;
     q = q * u + 2.1080883e-01f;
-    float big = 1.0f - fnn_mf_exp_negsq_f32(a) * q;
+    *e = fnn_mf_exp_negsq_f32(a);
+    float big = 1.0f - *e * q;
     float r = a < 0.875f ? small : big;               /* NaN takes big, which is NaN */
     r = a >= 3.92f ? 1.0f : r;
     return fnn_mf_from_bits_f32(fnn_mf_bits_f32(r) | (fnn_mf_bits_f32(x) & MF_SIGN));
 }
+FNN_INLINE float fnn_verf_f32(float x)
+{
+    float e;
+    return fnn_mf_erf_e_f32(x, &e);
+}
 #else
+FNN_INLINE double fnn_mf_erf_e_f64(double x, double *e)
+{
+    *e = fnn_vexp_neg_f64(-(x * x));
+    return erf(x);
+}
+
 FNN_INLINE double fnn_verf_f64(double x)
 {
     return erf(x);
