@@ -18,6 +18,10 @@ FNN_NO_TRAPPING_MATH
 #define FNN_SM_BLOCK 256
 /* Elements per partial sum in row reductions (see sm_row_exp_sum). */
 #define FNN_SM_SUM_BLOCK 256
+/* A row's sums are grouped in chunks of this many elements (a multiple of FNN_SM_SUM_BLOCK); a
+ * row of at least two chunks, when there are fewer rows than threads, is split across threads
+ * at chunk boundaries (sm_row_split). */
+#define FNN_SM_CHUNK 65536
 
 #define FNN_GENERIC "softmax.c"
 #include "dtype.h"
@@ -56,14 +60,25 @@ FNN_INLINE real FNN(sm_exp_block)(real *restrict y, const real *restrict x, real
     return acc;
 }
 
-/* y = exp(x - m) over a row of n, returns its sum (block sums in double) */
-FNN_INLINE double FNN(sm_row_exp_sum)(real *restrict y, const real *restrict x, real m, int64_t n)
+/* y = exp(x - m) over a chunk of len <= FNN_SM_CHUNK, returns its sum (block sums in double) */
+FNN_INLINE double FNN(sm_chunk_exp_sum)(real *restrict y, const real *restrict x, real m,
+                                        int64_t len)
 {
     double s = 0;
     int64_t i = 0;
-    for (; i + FNN_SM_SUM_BLOCK <= n; i += FNN_SM_SUM_BLOCK)
+    for (; i + FNN_SM_SUM_BLOCK <= len; i += FNN_SM_SUM_BLOCK)
         s += FNN(sm_exp_block)(y + i, x + i, m, FNN_SM_SUM_BLOCK);
-    return s + FNN(sm_exp_block)(y + i, x + i, m, n - i);
+    return s + FNN(sm_exp_block)(y + i, x + i, m, len - i);
+}
+
+/* y = exp(x - m) over a row of n, returns its sum: chunk sums added in chunk order, the same
+ * grouping as the thread-split path of sm_row_split, so results never depend on thread counts */
+FNN_INLINE double FNN(sm_row_exp_sum)(real *restrict y, const real *restrict x, real m, int64_t n)
+{
+    double s = 0;
+    for (int64_t c = 0; c < n; c += FNN_SM_CHUNK)
+        s += FNN(sm_chunk_exp_sum)(y + c, x + c, m, n - c < FNN_SM_CHUNK ? n - c : FNN_SM_CHUNK);
+    return s;
 }
 
 /* sum of a[i] (b == NULL) or of a[i] * b[i] for i < len <= FNN_SM_SUM_BLOCK */
@@ -82,14 +97,57 @@ FNN_INLINE real FNN(sm_sum_block)(const real *restrict a, const real *restrict b
     return acc;
 }
 
-/* sum of a[0..n) (b == NULL) or of a[i] * b[i] (block sums in double) */
-FNN_INLINE double FNN(sm_row_sum)(const real *restrict a, const real *restrict b, int64_t n)
+/* sum of a[0..len) (b == NULL) or of a[i] * b[i], len <= FNN_SM_CHUNK (block sums in double) */
+FNN_INLINE double FNN(sm_chunk_sum)(const real *restrict a, const real *restrict b, int64_t len)
 {
     double s = 0;
     int64_t i = 0;
-    for (; i + FNN_SM_SUM_BLOCK <= n; i += FNN_SM_SUM_BLOCK)
+    for (; i + FNN_SM_SUM_BLOCK <= len; i += FNN_SM_SUM_BLOCK)
         s += FNN(sm_sum_block)(a + i, b ? b + i : NULL, FNN_SM_SUM_BLOCK);
-    return s + FNN(sm_sum_block)(a + i, b ? b + i : NULL, n - i);
+    return s + FNN(sm_sum_block)(a + i, b ? b + i : NULL, len - i);
+}
+
+/* the same over a row of n (chunk sums in chunk order, as sm_row_exp_sum) */
+FNN_INLINE double FNN(sm_row_sum)(const real *restrict a, const real *restrict b, int64_t n)
+{
+    double s = 0;
+    for (int64_t c = 0; c < n; c += FNN_SM_CHUNK) {
+        int64_t len = n - c < FNN_SM_CHUNK ? n - c : FNN_SM_CHUNK;
+        s += FNN(sm_chunk_sum)(a + c, b ? b + c : NULL, len);
+    }
+    return s;
+}
+
+/* forward's last pass: y = x - v (log-softmax, v = max + log sum) or y *= v (v = 1 / sum) */
+FNN_INLINE void FNN(sm_fwd_apply)(real *restrict y, const real *restrict x, int64_t n, int is_log,
+                                  real v)
+{
+    if (is_log)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] - v;
+    else
+        for (int64_t i = 0; i < n; i++)
+            y[i] *= v;
+}
+
+/* backward's last pass, from v = sum(dy) (log) or sum(dy * y) */
+FNN_INLINE void FNN(sm_bwd_apply)(real *restrict dx, const real *restrict dy,
+                                  const real *restrict y, int64_t n, int is_log, real v)
+{
+    /* y <= 0 for log-softmax (log-probabilities): the cheaper exp, whose flushed subnormals do
+     * not matter */
+    if (is_log)
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = dy[i] - FNN(fnn_vexp_flush)(y[i]) * v;
+    else
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = y[i] * (dy[i] - v);
+}
+
+/* the scalar between the reductions and the last pass */
+FNN_INLINE real FNN(sm_fwd_scalar)(real m, double s, int is_log)
+{
+    return is_log ? m + (real)fnn_log((real)s) : (real)(1.0 / s);
 }
 
 /* Rows [r0, r1) of (rows, n): forward (log = 0 softmax, 1 log-softmax). */
@@ -101,15 +159,7 @@ FNN_HOT static void FNN(sm_rows_fwd)(real *restrict y, const real *restrict x,
         real *restrict yr = y + r * n;
         real m = FNN(sm_row_max)(xr, n);
         double s = FNN(sm_row_exp_sum)(yr, xr, m, n);
-        if (is_log) {
-            real shift = m + (real)fnn_log((real)s);
-            for (int64_t i = 0; i < n; i++)
-                yr[i] = xr[i] - shift;
-        } else {
-            real inv = (real)(1.0 / s);
-            for (int64_t i = 0; i < n; i++)
-                yr[i] *= inv;
-        }
+        FNN(sm_fwd_apply)(yr, xr, n, is_log, FNN(sm_fwd_scalar)(m, s, is_log));
     }
 }
 
@@ -121,17 +171,87 @@ FNN_HOT static void FNN(sm_rows_bwd)(real *restrict dx, const real *restrict dy,
     for (int64_t r = r0; r < r1; r++) {
         const real *restrict dyr = dy + r * n, *restrict yr = y + r * n;
         real *restrict dxr = dx + r * n;
-        if (is_log) {
-            /* y <= 0 (log-probabilities): the cheaper exp, whose flushed subnormals do not matter */
-            real s = (real)FNN(sm_row_sum)(dyr, NULL, n);
-            for (int64_t i = 0; i < n; i++)
-                dxr[i] = dyr[i] - FNN(fnn_vexp_flush)(yr[i]) * s;
-        } else {
-            real dot = (real)FNN(sm_row_sum)(dyr, yr, n);
-            for (int64_t i = 0; i < n; i++)
-                dxr[i] = yr[i] * (dyr[i] - dot);
-        }
+        real v = (real)FNN(sm_row_sum)(dyr, is_log ? NULL : yr, n);
+        FNN(sm_bwd_apply)(dxr, dyr, yr, n, is_log, v);
     }
+}
+
+/* ---- one long row split across threads (inner == 1, fewer rows than threads) --------------- */
+
+/* One chunk [c, c + len) of a row, for sm_row_split. phase 0: *m = max; 1: y = exp(x - v),
+ * *s = its sum; 2: the forward's last pass with v; 3: *s = sum(dy) or sum(dy * y); 4: the
+ * backward's last pass with v. (out, a, b) = (y, x, -) forward, (dx, dy, y) backward. */
+FNN_HOT static void FNN(sm_chunk_phase)(int phase, real *out, const real *a, const real *b,
+                                        int64_t len, int is_log, real v, real *m, double *s)
+{
+    switch (phase) {
+    case 0: *m = FNN(sm_row_max)(a, len); break;
+    case 1: *s = FNN(sm_chunk_exp_sum)(out, a, v, len); break;
+    case 2: FNN(sm_fwd_apply)(out, a, len, is_log, v); break;
+    case 3: *s = FNN(sm_chunk_sum)(a, is_log ? NULL : b, len); break;
+    default: FNN(sm_bwd_apply)(out, a, b, len, is_log, v); break;
+    }
+}
+
+/* One row of n split into FNN_SM_CHUNK chunks shared by nt threads: per-chunk maxima and sums
+ * go to small arrays and are combined in chunk order by every thread (so the result is the one
+ * the serial path gives), with OpenMP barriers between the passes. Returns -1 when the small
+ * arrays cannot be allocated (the caller then runs the row serially). */
+static int FNN(sm_row_split)(real *out, const real *a, const real *b, int64_t n, int is_log,
+                             int backward, int nt)
+{
+    int64_t nch = (n + FNN_SM_CHUNK - 1) / FNN_SM_CHUNK;
+    real *cm = malloc((size_t)nch * sizeof *cm);
+    double *cs = malloc((size_t)nch * sizeof *cs);
+    if (!cm || !cs) {
+        free(cm);
+        free(cs);
+        return -1;
+    }
+    if (nt > nch)
+        nt = (int)nch;
+    #pragma omp parallel num_threads(nt)
+    {
+        real v = 0;
+        if (!backward) {
+            #pragma omp for schedule(static)
+            for (int64_t c = 0; c < nch; c++)
+                FNN(sm_chunk_phase)(0, out + c * FNN_SM_CHUNK, a + c * FNN_SM_CHUNK, NULL,
+                                    c == nch - 1 ? n - c * FNN_SM_CHUNK : FNN_SM_CHUNK, is_log,
+                                    0, &cm[c], NULL);
+            real m = cm[0];
+            for (int64_t c = 1; c < nch; c++)
+                m = cm[c] > m ? cm[c] : m;
+            #pragma omp for schedule(static)
+            for (int64_t c = 0; c < nch; c++)
+                FNN(sm_chunk_phase)(1, out + c * FNN_SM_CHUNK, a + c * FNN_SM_CHUNK, NULL,
+                                    c == nch - 1 ? n - c * FNN_SM_CHUNK : FNN_SM_CHUNK, is_log,
+                                    m, NULL, &cs[c]);
+            double s = 0;
+            for (int64_t c = 0; c < nch; c++)
+                s += cs[c];
+            v = FNN(sm_fwd_scalar)(m, s, is_log);
+        } else {
+            #pragma omp for schedule(static)
+            for (int64_t c = 0; c < nch; c++)
+                FNN(sm_chunk_phase)(3, NULL, a + c * FNN_SM_CHUNK, b + c * FNN_SM_CHUNK,
+                                    c == nch - 1 ? n - c * FNN_SM_CHUNK : FNN_SM_CHUNK, is_log,
+                                    0, NULL, &cs[c]);
+            double s = 0;
+            for (int64_t c = 0; c < nch; c++)
+                s += cs[c];
+            v = (real)s;
+        }
+        #pragma omp for schedule(static)
+        for (int64_t c = 0; c < nch; c++)
+            FNN(sm_chunk_phase)(backward ? 4 : 2, out + c * FNN_SM_CHUNK, a + c * FNN_SM_CHUNK,
+                                b ? b + c * FNN_SM_CHUNK : NULL,
+                                c == nch - 1 ? n - c * FNN_SM_CHUNK : FNN_SM_CHUNK, is_log, v,
+                                NULL, NULL);
+    }
+    free(cm);
+    free(cs);
+    return 0;
 }
 
 /* ---- column-block helpers (inner > 1) ------------------------------------------------------ */
@@ -253,6 +373,19 @@ static void FNN(sm_run)(real *out, const real *a, const real *b, int64_t outer, 
         return;
     int64_t units = inner == 1 ? outer : outer * ((inner + FNN_SM_BLOCK - 1) / FNN_SM_BLOCK);
     int nt = fnn_threads_for(outer * n * inner, FNN_SM_GRAIN);
+    if (inner == 1 && outer < nt && n >= 2 * FNN_SM_CHUNK) {   /* a few long rows */
+        int64_t r = 0;
+        for (; r < outer; r++)
+            if (FNN(sm_row_split)(out + r * n, a + r * n, b ? b + r * n : NULL, n, is_log,
+                                  backward, nt) != 0)
+                break;
+        if (r == outer)
+            return;
+        /* out of memory for the chunk arrays: the remaining rows serially */
+        FNN(sm_units)(out + r * n, a + r * n, b ? b + r * n : NULL, 0, outer - r, n, inner,
+                      is_log, backward);
+        return;
+    }
     if (nt > units)
         nt = (int)units;
     if (nt <= 1) {

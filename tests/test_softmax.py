@@ -209,3 +209,27 @@ def test_long_rows_sum_to_one(rng, dtype, n):
                  approx=True)
     check_parity(rng, dtype, "softmax", x, -1)
     check_parity(rng, dtype, "log_softmax", x, -1)
+
+
+@pytest.mark.parametrize("shape", [(1, 300_001), (2, 131_072), (200_000,)])
+def test_long_rows_split_across_threads(rng, dtype, shape):
+    # fewer rows than threads and >= 2 chunks of 65536: each row is split across threads; the
+    # result must equal the single-thread one bit for bit, and the reference's
+    import fastnn
+    old = fastnn.get_num_threads()
+    x = make(rng, shape, dtype) * 4
+    dy = make(rng, shape, dtype)
+    try:
+        for op in OPS:
+            fastnn.set_num_threads(2)
+            y2, ctx2 = fwd(F, op, x, -1)
+            dx2 = bwd(F, op, dy, ctx2)
+            fastnn.set_num_threads(1)
+            y1, ctx1 = fwd(F, op, x, -1)
+            np.testing.assert_array_equal(y2, y1)
+            np.testing.assert_array_equal(dx2, bwd(F, op, dy, ctx1))
+            yr, ctxr = fwd(R, op, x, -1)
+            assert_close(y1, yr, dtype, "y", approx=True)
+            assert_close(dx2, bwd(R, op, dy, ctxr), dtype, "dx", approx=True)
+    finally:
+        fastnn.set_num_threads(old)
