@@ -6,7 +6,10 @@
  * Strided rows (inner > 1): blocks of up to FNN_SM_BLOCK neighbouring columns are processed
  * together, sweeping the n rows of the block; the per-column max and sum live in small arrays,
  * and every loop runs along the contiguous inner axis, so it vectorises too.
- * Threads split the independent units (rows, or column blocks) statically; sums are in double. */
+ * Threads split the independent units (rows, or column blocks) statically; sums are in double.
+ * When there are fewer rows than threads and a row has at least two FNN_SM_CHUNK chunks, each row
+ * is split across the threads instead (sm_row_split), with the same summation order, so the
+ * result never depends on the thread count. Small inputs never enter an OpenMP region. */
 #ifndef FNN_GENERIC
 #include "fastnn.h"
 #include "mathfn.h"
