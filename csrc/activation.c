@@ -136,7 +136,7 @@ FNN_HOT static void FNN(gelu_fwd_loop)(real *restrict y, const real *restrict x,
 {
     (void)unused; (void)param;
     for (int64_t i = 0; i < n; i++)
-        y[i] = (real)0.5 * x[i] * (1 + fnn_erf(x[i] * GELU_SQRT1_2));
+        y[i] = (real)0.5 * x[i] * (1 + FNN(fnn_verf)(x[i] * GELU_SQRT1_2));
 }
 
 FNN_HOT static void FNN(gelu_bwd_loop)(real *restrict dx, const real *restrict dy,
@@ -145,8 +145,9 @@ FNN_HOT static void FNN(gelu_bwd_loop)(real *restrict dx, const real *restrict d
     (void)param;
     for (int64_t i = 0; i < n; i++) {
         real v = x[i];
-        real cdf = (real)0.5 * (1 + fnn_erf(v * GELU_SQRT1_2));
-        real pdf = GELU_INV_SQRT_2PI * FNN(fnn_vexp)((real)-0.5 * v * v);
+        real e;                                    /* e^-(v^2 / 2), shared with erf */
+        real cdf = (real)0.5 * (1 + FNN(fnn_mf_erf_e)(v * GELU_SQRT1_2, &e));
+        real pdf = GELU_INV_SQRT_2PI * e;
         dx[i] = dy[i] * (cdf + v * pdf);
     }
 }
@@ -164,7 +165,8 @@ FNN_HOT static void FNN(mathfn_loop)(real *restrict y, const real *restrict x,
         y[i] = f == FNN_MATHFN_EXP ? FNN(fnn_vexp)(v)
              : f == FNN_MATHFN_EXPM1 ? FNN(fnn_vexpm1)(v)
              : f == FNN_MATHFN_SIGMOID ? FNN(fnn_vsigmoid)(v)
-             : FNN(fnn_vtanh)(v);
+             : f == FNN_MATHFN_TANH ? FNN(fnn_vtanh)(v)
+             : FNN(fnn_verf)(v);
     }
 }
 

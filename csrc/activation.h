@@ -6,7 +6,8 @@
 #define FNN_ACTIVATION_H
 #include "runtime.h"
 /* fnn_mathfn_eval's fn codes (the vectorised helpers of mathfn.h, exposed for tests) */
-enum { FNN_MATHFN_EXP = 0, FNN_MATHFN_EXPM1 = 1, FNN_MATHFN_SIGMOID = 2, FNN_MATHFN_TANH = 3 };
+enum { FNN_MATHFN_EXP = 0, FNN_MATHFN_EXPM1 = 1, FNN_MATHFN_SIGMOID = 2, FNN_MATHFN_TANH = 3,
+       FNN_MATHFN_ERF = 4 };
 #define FNN_GENERIC "activation.h"
 #include "dtype.h"
 #endif

@@ -7,9 +7,12 @@
  *
  *   fnn_vexp_f32/f64(x)     e^x
  *   fnn_vexp_flush_f32/f64(x)  e^x for x <= 88 / 709, subnormal results flushed to 0 (cheaper)
+ *   fnn_vexp_neg_f32/f64(x) e^x for x <= 0, as exact as fnn_vexp (cheaper: one scaling)
  *   fnn_vexpm1_f32/f64(x)   e^x - 1, accurate near 0 (no cancellation); expm1(-0) is +0
  *   fnn_vsigmoid_f32/f64(x) 1 / (1 + e^-x), stable for any x (only e^-|x| is formed)
  *   fnn_vtanh_f32/f64(x)    tanh x through expm1(2|x|) / (expm1(2|x|) + 2), odd, keeps -0
+ *   fnn_verf_f32(x)         erf x, within 2 ulp (see below); fnn_verf_f64 is libm's erf, since a
+ *                           polynomial good to a few double ulps is long and was not needed yet
  *
  * Method (exp and expm1): x = k ln2 + r with k = round(x / ln2) and |r| <= ln2/2; ln2 is split
  * in two parts (Cody-Waite) so that k * ln2_hi is exact; e^r (or e^r - 1) by its Taylor
@@ -70,6 +73,8 @@
 #define MF_EXPM1_BIG 30.0f                      /* k above this: e^x - 1 == e^x in float */
 #define MF_TANH_CLAMP 10.0f                     /* tanh(10) rounds to 1 in float */
 #define MF_FLUSH_LO -87.336544f                 /* e^x < FLT_MIN below this */
+#define MF_NEG_PRESCALE 64.0f                   /* fnn_vexp_neg: 2^-64 applied last */
+#define MF_NEG_UNSCALE 5.42101086242752217e-20f
 #else
 #define MF_UINT uint64_t
 #define MF_MANT 52
@@ -84,6 +89,8 @@
 #define MF_EXPM1_BIG 60.0
 #define MF_TANH_CLAMP 20.0
 #define MF_FLUSH_LO -708.39641853226408         /* e^x < DBL_MIN below this */
+#define MF_NEG_PRESCALE 512.0                   /* -746 / ln2 > -1077 = -512 - 565 */
+#define MF_NEG_UNSCALE 7.4583407312002067e-155  /* 2^-512 */
 #endif
 
 FNN_INLINE MF_UINT FNN(fnn_mf_bits)(real x)
@@ -185,6 +192,19 @@ FNN_INLINE real FNN(fnn_vexp_flush)(real x)
     return x < MF_FLUSH_LO ? 0 : y;
 }
 
+/* e^x for x <= 0 (positive x is not allowed: the result would overflow 2^(k+64)), subnormal
+ * results rounded correctly as in fnn_vexp, but cheaper: x is clamped below at MF_EXP_LO, so
+ * k >= MF_EXP_LO / ln2 > -MF_NEG_PRESCALE - 126 and p * 2^(k + MF_NEG_PRESCALE) is a normal
+ * number, computed exactly; the final multiplication by 2^-MF_NEG_PRESCALE rounds once. */
+FNN_INLINE real FNN(fnn_vexp_neg)(real x)
+{
+    x = x < MF_EXP_LO ? MF_EXP_LO : x;     /* NaN passes */
+    real kf;
+    real r = FNN(fnn_mf_reduce)(x, &kf);
+    real p = FNN(fnn_mf_exp_poly)(r) * FNN(fnn_mf_pow2)(kf + MF_NEG_PRESCALE);
+    return p * MF_NEG_UNSCALE;
+}
+
 /* e^x - 1, accurate near 0. */
 FNN_INLINE real FNN(fnn_vexpm1)(real x)
 {
@@ -204,7 +224,7 @@ FNN_INLINE real FNN(fnn_vexpm1)(real x)
 /* 1 / (1 + e^-x), forming only e^-|x| so that nothing overflows. */
 FNN_INLINE real FNN(fnn_vsigmoid)(real x)
 {
-    real e = FNN(fnn_vexp)(-fnn_fabs(x));
+    real e = FNN(fnn_vexp_neg)(-fnn_fabs(x));
     real s = 1 / (1 + e), es = e * s;
     return x >= 0 ? s : es;
 }
@@ -219,6 +239,78 @@ FNN_INLINE real FNN(fnn_vtanh)(real x)
     return FNN(fnn_mf_from_bits)(FNN(fnn_mf_bits)(t) | (FNN(fnn_mf_bits)(x) & MF_SIGN));
 }
 
+/* e^-(x^2) for |x| <= 9, 0 beyond (where it is below 7e-36; NaN gives NaN), without the error of
+ * rounding x^2: x = xh + xl with xh holding the top half of x's mantissa bits, so that
+ * hi = xh^2 is exact and x^2 = hi + lo with lo = xl (x + xh) small; lo enters the reduced
+ * argument after the exact part. Relative error about that of fnn_vexp. */
+FNN_INLINE real FNN(fnn_mf_exp_negsq)(real x)
+{
+    real a = fnn_fabs(x);
+    a = a > 9 ? (real)9 : a;
+    real ah = FNN(fnn_mf_from_bits)(FNN(fnn_mf_bits)(a) & ~(((MF_UINT)1 << (MF_MANT + 2) / 2) - 1));
+    real hi = ah * ah, lo = (a - ah) * (a + ah);
+    real kf;
+    real r = FNN(fnn_mf_reduce)(-hi, &kf);     /* k >= -117: 2^k is a normal number */
+    real e = FNN(fnn_mf_exp_poly)(r - lo) * FNN(fnn_mf_pow2)(kf);
+    return fnn_fabs(x) > 9 ? 0 : e;
+}
+
+#if FNN_IS_F32
+/* erf x for float, odd, |error| < 2 ulp (tests/test_mathfn.py measures it against float64).
+ *   |x| < 0.875:          erf x = x + x P(x^2), P of degree 5 (P(0) = 2/sqrt(pi) - 1, so the
+ *                         leading term x is added exactly and only the small part is rounded)
+ *   0.875 <= |x| < 3.92:  erf x = 1 - e^-(x^2) Q(|x| - 2.5), Q of degree 8 approximating
+ *                         erfc(x) e^(x^2), fitted so that the error relative to erf is < 7e-9
+ *   |x| >= 3.92:          +-1 (erf x rounds to 1 in float from 3.9192 on); erf(+-inf) = +-1.
+ * Both polynomials are weighted minimax fits (Lawson iterations on Chebyshev nodes) rounded to
+ * float. Both branches are computed and one is selected, so a loop over erf vectorises.
+ * NaN -> NaN, erf(-0) = -0.
+ * fnn_mf_erf_e_f32/f64(x, &e) also returns e = e^-(x^2) (for float: 0 once |x| > 9), which
+ * GELU's gradient reuses for the normal density. */
+FNN_INLINE float fnn_mf_erf_e_f32(float x, float *e)
+{
+    float a = fabsf(x), t = a * a;
+    float p = -0.00062033854f;
+    p = p * t + 0.0050322087f;
+    p = p * t - 0.026791485f;
+    p = p * t + 0.11282456f;
+    p = p * t - 0.3761255f;
+    p = p * t + 0.12837915f;
+    float small = a + a * p;
+    float u = a - 2.5f;
+    float q = 1.454988e-04f;
+    q = q * u + 4.3868806e-04f;
+    q = q * u + 9.82092e-04f;
+    q = q * u - 2.9040338e-04f;
+    q = q * u + 2.3290978e-03f;
+    q = q * u - 8.282448e-03f;
+    q = q * u + 2.4835158e-02f;
+    q = q * u - 7.435056e-02f;
+    q = q * u + 2.1080883e-01f;
+    *e = fnn_mf_exp_negsq_f32(a);
+    float big = 1.0f - *e * q;
+    float r = a < 0.875f ? small : big;               /* NaN takes big, which is NaN */
+    r = a >= 3.92f ? 1.0f : r;
+    return fnn_mf_from_bits_f32(fnn_mf_bits_f32(r) | (fnn_mf_bits_f32(x) & MF_SIGN));
+}
+FNN_INLINE float fnn_verf_f32(float x)
+{
+    float e;
+    return fnn_mf_erf_e_f32(x, &e);
+}
+#else
+FNN_INLINE double fnn_mf_erf_e_f64(double x, double *e)
+{
+    *e = fnn_vexp_neg_f64(-(x * x));
+    return erf(x);
+}
+
+FNN_INLINE double fnn_verf_f64(double x)
+{
+    return erf(x);
+}
+#endif
+
 #undef MF_UINT
 #undef MF_MANT
 #undef MF_BIAS
@@ -232,5 +324,7 @@ FNN_INLINE real FNN(fnn_vtanh)(real x)
 #undef MF_EXPM1_BIG
 #undef MF_TANH_CLAMP
 #undef MF_FLUSH_LO
+#undef MF_NEG_PRESCALE
+#undef MF_NEG_UNSCALE
 
 #endif

@@ -10,6 +10,7 @@ cdef extern from "activation.h" nogil:
         FNN_MATHFN_EXPM1
         FNN_MATHFN_SIGMOID
         FNN_MATHFN_TANH
+        FNN_MATHFN_ERF
     void fnn_relu_fwd_f32(float *y, const float *x, int64_t n)
     void fnn_relu_fwd_f64(double *y, const double *x, int64_t n)
     void fnn_relu_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
@@ -341,11 +342,11 @@ def gelu_backward(dy, GeluCtx ctx not None):
 # ---- test hook for csrc/mathfn.h -----------------------------------------------------------------
 
 _MATHFN = {"exp": FNN_MATHFN_EXP, "expm1": FNN_MATHFN_EXPM1, "sigmoid": FNN_MATHFN_SIGMOID,
-           "tanh": FNN_MATHFN_TANH}
+           "tanh": FNN_MATHFN_TANH, "erf": FNN_MATHFN_ERF}
 
 
 def _mathfn_for_tests(name, x):
-    """Apply one of csrc/mathfn.h's vectorised helpers ("exp", "expm1", "sigmoid", "tanh") to a
+    """Apply one of csrc/mathfn.h's vectorised helpers ("exp", "expm1", "sigmoid", "tanh", "erf") to a
     float32/float64 array; returns a new C-contiguous array. Private: for tests/test_mathfn.py."""
     cdef int fn = _MATHFN[name]
     cdef int t = float_typenum(x, "x")

@@ -1,6 +1,5 @@
 # _softmax.pyx: binding of csrc/softmax.c (softmax / log-softmax over any axis of any shape).
 include "_module.pxi"
-from cpython.number cimport PyNumber_Index
 
 cdef extern from "softmax.h" nogil:
     void fnn_softmax_fwd_f32(float *y, const float *x, int64_t outer, int64_t n, int64_t inner)
@@ -46,7 +45,7 @@ cdef int normalise_axis(cnp.ndarray x, object axis_obj) except -1:
     non-integer, ValueError when out of range."""
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef Py_ssize_t lim = nd if nd > 0 else 1
-    cdef Py_ssize_t axis = PyNumber_Index(axis_obj)
+    cdef Py_ssize_t axis = axis_obj     # exact ints convert directly; others via __index__
     if axis < -lim or axis >= lim:
         raise ValueError(f"axis {axis} is out of range for x of shape {shape_str(x)}")
     return axis + lim if axis < 0 else axis

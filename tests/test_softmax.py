@@ -187,3 +187,49 @@ def test_all_neg_inf_row_matches_torch(dtype):
     for op in OPS:
         y, _ = fwd(F, op, x)
         np.testing.assert_array_equal(y, getattr(torch, op)(torch.tensor(x), -1).numpy())
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_numpy_integer_axis(impl):
+    x = make(np.random.default_rng(3), (2, 3, 4), np.float32)
+    for op in OPS:
+        want = fwd(impl, op, x, 1)[0]
+        for axis in (np.int64(1), np.int32(-2), np.intp(1)):
+            y, ctx = fwd(impl, op, x, axis)
+            np.testing.assert_array_equal(y, want)
+            assert ctx.axis == 1
+
+
+@pytest.mark.parametrize("n", [255, 256, 257, 1000, 5000])
+def test_long_rows_sum_to_one(rng, dtype, n):
+    # the row sum is formed in blocks of 256 (float partial sums, double across blocks)
+    x = make(rng, (3, n), dtype) * 3
+    y, _ = F.softmax_forward(x)
+    assert_close(y.sum(axis=-1, dtype=np.float64).astype(dtype), np.ones(3, dtype), dtype, "row sums",
+                 approx=True)
+    check_parity(rng, dtype, "softmax", x, -1)
+    check_parity(rng, dtype, "log_softmax", x, -1)
+
+
+@pytest.mark.parametrize("shape", [(1, 300_001), (2, 131_072), (200_000,)])
+def test_long_rows_split_across_threads(rng, dtype, shape):
+    # fewer rows than threads and >= 2 chunks of 65536: each row is split across threads; the
+    # result must equal the single-thread one bit for bit, and the reference's
+    import fastnn
+    old = fastnn.get_num_threads()
+    x = make(rng, shape, dtype) * 4
+    dy = make(rng, shape, dtype)
+    try:
+        for op in OPS:
+            fastnn.set_num_threads(2)
+            y2, ctx2 = fwd(F, op, x, -1)
+            dx2 = bwd(F, op, dy, ctx2)
+            fastnn.set_num_threads(1)
+            y1, ctx1 = fwd(F, op, x, -1)
+            np.testing.assert_array_equal(y2, y1)
+            np.testing.assert_array_equal(dx2, bwd(F, op, dy, ctx1))
+            yr, ctxr = fwd(R, op, x, -1)
+            assert_close(y1, yr, dtype, "y", approx=True)
+            assert_close(dx2, bwd(R, op, dy, ctxr), dtype, "dx", approx=True)
+    finally:
+        fastnn.set_num_threads(old)

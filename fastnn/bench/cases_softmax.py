@@ -58,3 +58,8 @@ register(Case("softmax", "softmax_forward 64x10 (call overhead)", _fwd("softmax"
 register(Case("softmax", "softmax_forward 32x64x32x32 axis=1 (channels, strided)",
               _fwd("softmax", (32, 64, 32, 32), 1), quick=False,
               impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 32, "C": 64}))
+register(Case("softmax", "softmax_forward 1x10 (call overhead)", _fwd("softmax", (1, 10), -1),
+              impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 1, "C": 10}))
+register(Case("softmax", "softmax_forward 1x4096000 (one long row, split across threads)",
+              _fwd("softmax", (1, 4_096_000), -1), quick=False,
+              impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 1, "C": 4_096_000}))
