@@ -181,7 +181,7 @@ def conv2d_backward(dy, ctx):
     n, c, h, w = x.shape
     c_out = weight.shape[0]
     dz = dy * (ctx.y > 0) if ctx.activation == "relu" else dy
-    dz = dz.reshape(n, c_out, -1)
+    dz = dz.reshape(n, c_out, dy.shape[2] * dy.shape[3])
     cols = _unfold(x, *ctx._sizes)
     kg, cog = cols.shape[1] // groups, c_out // groups
     w2 = weight.reshape(c_out, kg)
