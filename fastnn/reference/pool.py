@@ -72,8 +72,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     k, s, p, out = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
     pad = ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1]))
-    win = _windows(np.pad(x, pad, constant_values=-np.inf), k, s, out).reshape(n, c, *out, -1)
-    real = _windows(np.pad(np.ones((1, 1, h, w), bool), pad), k, s, out).reshape(1, 1, *out, -1)
+    win = _windows(np.pad(x, pad, constant_values=-np.inf), k, s, out).reshape(n, c, *out, k[0] * k[1])
+    real = _windows(np.pad(np.ones((1, 1, h, w), bool), pad), k, s, out).reshape(1, 1, *out, k[0] * k[1])
     kk = win.shape[-1]
     pos = np.argmax(win, axis=-1)                            # first maximum (first NaN)
     isnan = np.isnan(win)
@@ -97,7 +97,8 @@ def max_pool2d_backward(dy, ctx):
     _check_dy(dy, ctx, (n, c) + ctx.indices.shape[2:])
     dx = np.zeros((n * c, h * w), dtype=dy.dtype)
     rows = np.arange(n * c)[:, None]
-    np.add.at(dx, (rows, ctx.indices.reshape(n * c, -1)), dy.reshape(n * c, -1))
+    p = ctx.indices.shape[2] * ctx.indices.shape[3]
+    np.add.at(dx, (rows, ctx.indices.reshape(n * c, p)), dy.reshape(n * c, p))
     return dx.reshape(n, c, h, w)
 
 
