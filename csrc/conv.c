@@ -2,7 +2,7 @@
  *
  * How a convolution runs (forward; backward mirrors it):
  *   - Batch-parallel (the usual case, N >= threads): thread t owns the images
- *     [N t / T, N (t+1) / T) and walks them in small batches of B images (B*P >= ~1024 columns,
+ *     [N t / T, N (t+1) / T) and walks them in small batches of B images (B*P >= ~2048 columns,
  *     so small images still give BLAS a wide enough matrix: measured 66 -> 83 GFLOP/s per core
  *     for P = 196). It unfolds a batch into its own slice of the workspace, cols (K, B*P)
  *     (im2col, padding by bounds checks), multiplies with single-threaded BLAS
@@ -25,7 +25,9 @@
 /* elements per thread worth forking for in the memory-bound passes (im2col, epilogues) */
 #define FNN_CONV_COPY_GRAIN 32768
 /* columns a batch of images should give the GEMM, and the most images in one batch */
-#define FNN_CONV_BATCH_COLS 1024
+#ifndef FNN_CONV_BATCH_COLS
+#define FNN_CONV_BATCH_COLS 2048
+#endif
 #define FNN_CONV_BATCH_MAX 16
 
 static int64_t fnn_align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }

@@ -21,6 +21,7 @@ static inline void fnn_pool_window(int64_t o, int64_t s, int64_t p, int64_t k, i
 
 #else  /* generic part, once per dtype */
 
+
 /* 2x2 windows, stride 2, no padding: the common case, branch-free so it vectorises */
 FNN_HOT static void FNN(max_pool_2x2)(real *yq, int32_t *iq, const real *xc, const fnn_pool_geom *g)
 {
@@ -113,6 +114,33 @@ FNN_HOT static void FNN(max_pool_bwd_tiled)(real *dxc, const real *dyq, const in
         dxc[k] = 0;
 }
 
+/* the 2x2 / stride 2 / no padding case of max_pool_bwd_tiled, branch-free */
+FNN_HOT static void FNN(max_pool_bwd_2x2)(real *dxc, const real *dyq, const int32_t *iq, const fnn_pool_geom *g)
+{
+    const int64_t w = g->w, wo = g->w_out;
+    const int32_t wi = (int32_t)w;
+    for (int64_t oh = 0; oh < g->h_out; oh++) {
+        real *r0 = dxc + 2 * oh * w, *r1 = r0 + w;
+        const real *dr = dyq + oh * wo;
+        const int32_t *ir = iq + oh * wo;
+        const int32_t base = (int32_t)(2 * oh * w);
+        for (int64_t ow = 0; ow < wo; ow++) {
+            const int32_t off = ir[ow] - base - (int32_t)(2 * ow);
+            const real v = dr[ow];
+            r0[2 * ow] = off == 0 ? v : (real)0;
+            r0[2 * ow + 1] = off == 1 ? v : (real)0;
+            r1[2 * ow] = off == wi ? v : (real)0;
+            r1[2 * ow + 1] = off == wi + 1 ? v : (real)0;
+        }
+        if (w & 1) {
+            r0[w - 1] = 0;
+            r1[w - 1] = 0;
+        }
+    }
+    for (int64_t k = g->h_out * 2 * w; k < g->h * w; k++)
+        dxc[k] = 0;
+}
+
 void FNN(fnn_max_pool2d_bwd)(real *dx, const real *dy, const int32_t *argmax, const fnn_pool_geom *g)
 {
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
@@ -123,7 +151,9 @@ void FNN(fnn_max_pool2d_bwd)(real *dx, const real *dy, const int32_t *argmax, co
         real *dxc = dx + q * hw;
         const real *dyq = dy + q * P;
         const int32_t *iq = argmax + q * P;
-        if (tiled) {
+        if (tiled && g->kh == 2 && g->kw == 2) {
+            FNN(max_pool_bwd_2x2)(dxc, dyq, iq, g);
+        } else if (tiled) {
             FNN(max_pool_bwd_tiled)(dxc, dyq, iq, g);
         } else {
             for (int64_t k = 0; k < hw; k++)
@@ -134,15 +164,62 @@ void FNN(fnn_max_pool2d_bwd)(real *dx, const real *dy, const int32_t *argmax, co
     }
 }
 
+/* 2x2 windows, stride 2, no padding (divisor 4 either way) */
+FNN_HOT static void FNN(avg_pool_2x2)(real *yq, const real *xc, const fnn_pool_geom *g)
+{
+    const int64_t w = g->w, wo = g->w_out;
+    for (int64_t oh = 0; oh < g->h_out; oh++) {
+        const real *r0 = xc + 2 * oh * w, *r1 = r0 + w;
+        real *yr = yq + oh * wo;
+        for (int64_t ow = 0; ow < wo; ow++)
+            yr[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) / (real)4;
+    }
+}
+
+/* windows that tile the input (stride == kernel, no padding, divisor kh*kw): every pixel is
+ * written once, so dx needs no separate zeroing pass */
+FNN_HOT static void FNN(avg_pool_bwd_tiled)(real *dxc, const real *dyq, const fnn_pool_geom *g)
+{
+    const int64_t w = g->w, wo = g->w_out, kh = g->kh, kw = g->kw;
+    const real div = (real)(kh * kw);
+    for (int64_t oh = 0; oh < g->h_out; oh++) {
+        for (int64_t i = 0; i < kh; i++) {
+            real *row = dxc + (oh * kh + i) * w;
+            if (kw == 2) {
+                for (int64_t ow = 0; ow < wo; ow++) {
+                    const real v = dyq[oh * wo + ow] / div;
+                    row[2 * ow] = v;
+                    row[2 * ow + 1] = v;
+                }
+            } else {
+                for (int64_t ow = 0; ow < wo; ow++) {
+                    const real v = dyq[oh * wo + ow] / div;
+                    for (int64_t j = 0; j < kw; j++)
+                        row[ow * kw + j] = v;
+                }
+            }
+            for (int64_t iw = wo * kw; iw < w; iw++)
+                row[iw] = 0;
+        }
+    }
+    for (int64_t k = g->h_out * kh * w; k < g->h * w; k++)
+        dxc[k] = 0;
+}
+
 void FNN(fnn_avg_pool2d_fwd)(real *y, const real *x, const fnn_pool_geom *g, int count_include_pad)
 {
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
     const int64_t w = g->w, wo = g->w_out;
+    const int fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0;
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
         const real *xc = x + q * hw;
         real *yq = y + q * P;
+        if (fast) {
+            FNN(avg_pool_2x2)(yq, xc, g);
+            continue;
+        }
         for (int64_t oh = 0; oh < g->h_out; oh++) {
             int64_t h0, h1;
             fnn_pool_window(oh, g->sh, g->ph, g->kh, g->h, &h0, &h1);
@@ -165,10 +242,15 @@ void FNN(fnn_avg_pool2d_bwd)(real *dx, const real *dy, const fnn_pool_geom *g, i
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
     const int64_t w = g->w, wo = g->w_out;
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
+    const int tiled = g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
         real *dxc = dx + q * hw;
         const real *dyq = dy + q * P;
+        if (tiled) {
+            FNN(avg_pool_bwd_tiled)(dxc, dyq, g);
+            continue;
+        }
         for (int64_t k = 0; k < hw; k++)
             dxc[k] = 0;
         for (int64_t oh = 0; oh < g->h_out; oh++) {
