@@ -138,7 +138,22 @@ FNN_HOT static void FNN(max_pool_bwd_tiled)(real *dxc, const real *dyq, const in
         dxc[k] = 0;
 }
 
-/* the 2x2 / stride 2 / no padding case of max_pool_bwd_tiled, branch-free */
+/* n windows of the 2x2 / stride 2 backward: each of the 4 pixels gets dy or 0 */
+static inline void FNN(max2x2_bwd_run)(real *restrict r0, real *restrict r1, const real *restrict dr,
+                                       const int32_t *restrict ir, int32_t base, int32_t wi, int64_t n)
+{
+    #pragma omp simd
+    for (int64_t k = 0; k < n; k++) {
+        const int32_t off = ir[k] - base - (int32_t)(2 * k);
+        const real v = dr[k];
+        r0[2 * k] = off == 0 ? v : (real)0;
+        r0[2 * k + 1] = off == 1 ? v : (real)0;
+        r1[2 * k] = off == wi ? v : (real)0;
+        r1[2 * k + 1] = off == wi + 1 ? v : (real)0;
+    }
+}
+
+/* the 2x2 / stride 2 / no padding case of max_pool_bwd_tiled, in blocks of 8 like max_pool_2x2 */
 FNN_HOT static void FNN(max_pool_bwd_2x2)(real *dxc, const real *dyq, const int32_t *iq, const fnn_pool_geom *g)
 {
     const int64_t w = g->w, wo = g->w_out;
@@ -148,13 +163,16 @@ FNN_HOT static void FNN(max_pool_bwd_2x2)(real *dxc, const real *dyq, const int3
         const real *dr = dyq + oh * wo;
         const int32_t *ir = iq + oh * wo;
         const int32_t base = (int32_t)(2 * oh * w);
-        for (int64_t ow = 0; ow < wo; ow++) {
-            const int32_t off = ir[ow] - base - (int32_t)(2 * ow);
-            const real v = dr[ow];
-            r0[2 * ow] = off == 0 ? v : (real)0;
-            r0[2 * ow + 1] = off == 1 ? v : (real)0;
-            r1[2 * ow] = off == wi ? v : (real)0;
-            r1[2 * ow + 1] = off == wi + 1 ? v : (real)0;
+        if (wo < 8) {
+            FNN(max2x2_bwd_run)(r0, r1, dr, ir, base, wi, wo);
+        } else {
+            int64_t b = 0;
+            for (; b + 8 <= wo; b += 8)
+                FNN(max2x2_bwd_run)(r0 + 2 * b, r1 + 2 * b, dr + b, ir + b, base + (int32_t)(2 * b), wi, 8);
+            if (b < wo) {
+                b = wo - 8;
+                FNN(max2x2_bwd_run)(r0 + 2 * b, r1 + 2 * b, dr + b, ir + b, base + (int32_t)(2 * b), wi, 8);
+            }
         }
         if (w & 1) {
             r0[w - 1] = 0;
