@@ -1,8 +1,9 @@
 /* conv.c: 2-D convolution through im2col + GEMM (OpenBLAS), and im2col/col2im themselves.
  *
  * How a convolution runs (forward; backward mirrors it):
- *   - Batch-parallel (the usual case, N >= threads): thread t owns the images
- *     [N t / T, N (t+1) / T) and walks them in small batches of B images (B*P >= ~2048 columns,
+ *   - Batch-parallel (the usual case, N >= threads): the threads take batches of B images
+ *     (dynamic schedule, at least 3 batches per thread, so a thread slowed by another process
+ *     on a shared machine does not hold up the rest; B*P up to ~2048 columns,
  *     so small images still give BLAS a wide enough matrix: measured 66 -> 83 GFLOP/s per core
  *     for P = 196). It unfolds a batch into its own slice of the workspace, cols (K, B*P)
  *     (im2col, padding by bounds checks), multiplies with single-threaded BLAS
@@ -57,8 +58,9 @@ static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, in
     int64_t B = P >= FNN_CONV_BATCH_COLS ? 1 : (FNN_CONV_BATCH_COLS + P - 1) / P;
     if (B > FNN_CONV_BATCH_MAX)
         B = FNN_CONV_BATCH_MAX;
-    if (B > g->n)
-        B = g->n;
+    const int64_t fair = (g->n + 3 * T - 1) / (3 * T);  /* >= 3 chunks per thread to share */
+    if (B > fair)
+        B = fair;
     if (B < 1)
         B = 1;
     p.batch = B;
@@ -299,19 +301,17 @@ void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, cons
     if (nt > g->threads)
         nt = g->threads;
     char *base = (char *)work + pl.base;
+    const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
 
-    if (nt <= 1 || g->n >= nt) {        /* batch-parallel: each thread its share of the images */
+    if (nt <= 1 || g->n >= nt) {        /* batch-parallel: threads take batches of images */
         #pragma omp parallel num_threads(nt) if(nt > 1)
         {
-            int t = fnn_thread_id(), T = 1;
-#ifdef _OPENMP
-            T = omp_get_num_threads();
-#endif
-            char *mine = base + pl.per_thread * t;
+            char *mine = base + pl.per_thread * fnn_thread_id();
             real *cols = (real *)(mine + pl.cols), *ytmp = (real *)(mine + pl.ytmp);
-            const int64_t lo = g->n * t / T, hi = g->n * (t + 1) / T;
-            for (int64_t n0 = lo; n0 < hi; n0 += pl.batch) {
-                int64_t nb = hi - n0 < pl.batch ? hi - n0 : pl.batch;
+            #pragma omp for schedule(dynamic, 1)
+            for (int64_t ci = 0; ci < nchunks; ci++) {
+                const int64_t n0 = ci * pl.batch;
+                const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;
                 FNN(conv_fwd_batch)(y, cols, ytmp, x, w, b, g, &pl, n0, nb, act);
             }
         }
@@ -417,6 +417,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
     int nt = fnn_threads_for(g->n * g->c_out * P * Kg * 2, FNN_CONV_GRAIN);
     if (nt > g->threads)
         nt = g->threads;
+    const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
 
     if (nt <= 1 || g->n >= nt) {        /* batch-parallel, per-thread dw / db accumulators */
         #pragma omp parallel num_threads(nt) if(nt > 1)
@@ -434,10 +435,11 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
             if (dbt)
                 for (int64_t co = 0; co < g->c_out; co++)
                     dbt[co] = 0;
-            const int64_t lo = g->n * t / T, hi = g->n * (t + 1) / T;
             int first = 1;
-            for (int64_t n0 = lo; n0 < hi; n0 += pl.batch) {
-                int64_t nb = hi - n0 < pl.batch ? hi - n0 : pl.batch;
+            #pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t ci = 0; ci < nchunks; ci++) {
+                const int64_t n0 = ci * pl.batch;
+                const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;
                 FNN(conv_bwd_batch)(dx, dwt, dbt, cols, dcols, dzb, dy, x, w, y, g, &pl, n0, nb, act, first);
                 first = 0;
             }
