@@ -46,6 +46,10 @@ CONV_ACTIVATIONS = (None, "relu")
 
 cdef int pair(object v, str name, int64_t *a, int64_t *b) except -1:
     """An int or an (h, w) pair of ints into a, b; TypeError for anything else."""
+    if type(v) is int:                # the common case, without the generic checks below
+        a[0] = v
+        b[0] = v
+        return 0
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
@@ -219,11 +223,26 @@ cdef class Conv2dCtx:
     groups and activation."""
     cdef readonly cnp.ndarray x, weight, y
     cdef readonly bint has_bias
-    cdef readonly tuple stride, padding, dilation
-    cdef readonly int64_t groups
     cdef readonly object activation
     cdef fnn_conv_geom g
     cdef int act
+
+    # the sizes are kept as C ints and only turned into tuples when asked for
+    @property
+    def stride(self):
+        return (self.g.sh, self.g.sw)
+
+    @property
+    def padding(self):
+        return (self.g.ph, self.g.pw)
+
+    @property
+    def dilation(self):
+        return (self.g.dh, self.g.dw)
+
+    @property
+    def groups(self):
+        return self.g.groups
 
     def __repr__(self):
         return (f"Conv2dCtx(x={shape_str(self.x)}, weight={shape_str(self.weight)}, "
@@ -252,7 +271,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     cdef cnp.ndarray xa = c_array(x), wa = c_array(weight), ba = None
     check_ndim(xa, 4, "x", "(N, C, H, W)")
     check_ndim(wa, 4, "weight", "(C_out, C_in/groups, kH, kW)")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+    if type(groups) is not int and (isinstance(groups, bool) or not isinstance(groups, (int, np.integer))):
         raise TypeError(f"groups must be an int, got {groups!r}")
     cdef fnn_conv_geom g
     g.n, g.c, g.h, g.w = xa.shape[0], xa.shape[1], xa.shape[2], xa.shape[3]
@@ -304,10 +323,6 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     ctx.weight = wa
     ctx.y = y
     ctx.has_bias = ba is not None
-    ctx.stride = (g.sh, g.sw)
-    ctx.padding = (g.ph, g.pw)
-    ctx.dilation = (g.dh, g.dw)
-    ctx.groups = g.groups
     ctx.activation = activation
     ctx.g = g
     ctx.act = act

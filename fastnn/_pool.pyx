@@ -31,6 +31,10 @@ cdef enum:
 
 cdef int pair(object v, str name, int64_t *a, int64_t *b) except -1:
     """An int or an (h, w) pair of ints into a, b; TypeError for anything else."""
+    if type(v) is int:                # the common case, without the generic checks below
+        a[0] = v
+        b[0] = v
+        return 0
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
@@ -104,11 +108,30 @@ cdef class MaxPool2dCtx:
     """What max_pool2d_backward needs: input_shape (N, C, H, W), indices (N, C, H_out, W_out)
     int32, the flat index ih*W + iw of each window's maximum in its plane (torch's indices),
     kernel_size, stride, padding ((h, w) pairs) and the dtype."""
-    cdef readonly tuple input_shape, kernel_size, stride, padding
     cdef readonly cnp.ndarray indices
-    cdef readonly object dtype
     cdef fnn_pool_geom g
     cdef int t
+
+    # the sizes are kept as C ints and only turned into tuples when asked for
+    @property
+    def input_shape(self):
+        return (self.g.n, self.g.c, self.g.h, self.g.w)
+
+    @property
+    def kernel_size(self):
+        return (self.g.kh, self.g.kw)
+
+    @property
+    def stride(self):
+        return (self.g.sh, self.g.sw)
+
+    @property
+    def padding(self):
+        return (self.g.ph, self.g.pw)
+
+    @property
+    def dtype(self):
+        return cnp.PyArray_DescrFromType(self.t)
 
     def __repr__(self):
         return (f"MaxPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
@@ -136,12 +159,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
             fnn_max_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
                                    <double *>cnp.PyArray_DATA(xa), &g)
     cdef MaxPool2dCtx ctx = MaxPool2dCtx.__new__(MaxPool2dCtx)
-    ctx.input_shape = (g.n, g.c, g.h, g.w)
     ctx.indices = idx
-    ctx.kernel_size = (g.kh, g.kw)
-    ctx.stride = (g.sh, g.sw)
-    ctx.padding = (g.ph, g.pw)
-    ctx.dtype = xa.dtype
     ctx.g = g
     ctx.t = t
     return y, ctx
@@ -170,11 +188,29 @@ def max_pool2d_backward(dy, MaxPool2dCtx ctx not None):
 cdef class AvgPool2dCtx:
     """What avg_pool2d_backward needs: input_shape (N, C, H, W), kernel_size, stride, padding
     ((h, w) pairs), count_include_pad and the dtype."""
-    cdef readonly tuple input_shape, kernel_size, stride, padding
     cdef readonly bint count_include_pad
-    cdef readonly object dtype
     cdef fnn_pool_geom g
     cdef int t
+
+    @property
+    def input_shape(self):
+        return (self.g.n, self.g.c, self.g.h, self.g.w)
+
+    @property
+    def kernel_size(self):
+        return (self.g.kh, self.g.kw)
+
+    @property
+    def stride(self):
+        return (self.g.sh, self.g.sw)
+
+    @property
+    def padding(self):
+        return (self.g.ph, self.g.pw)
+
+    @property
+    def dtype(self):
+        return cnp.PyArray_DescrFromType(self.t)
 
     def __repr__(self):
         return (f"AvgPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
@@ -201,12 +237,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
         else:
             fnn_avg_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), &g, cip)
     cdef AvgPool2dCtx ctx = AvgPool2dCtx.__new__(AvgPool2dCtx)
-    ctx.input_shape = (g.n, g.c, g.h, g.w)
-    ctx.kernel_size = (g.kh, g.kw)
-    ctx.stride = (g.sh, g.sw)
-    ctx.padding = (g.ph, g.pw)
     ctx.count_include_pad = cip
-    ctx.dtype = xa.dtype
     ctx.g = g
     ctx.t = t
     return y, ctx
