@@ -1,12 +1,14 @@
 # _conv.pyx: binding of csrc/conv.c (im2col, col2im, conv2d forward/backward).
-#
-# Workspace: conv2d_forward/backward need scratch for the column matrices (one per thread, a
-# few MB). It is kept in a module-level cache that grows to the largest size asked for and is
-# reused by later calls, so steady-state training allocates nothing per call beyond its outputs
-# (fresh memory costs page faults: see DESIGN "Memory is part of speed"). The cache is taken
-# while the GIL is held; a call from a second Python thread that finds it in use gets a private
-# allocation for that call instead, so kernels may run concurrently from several threads.
-# _workspace_nbytes() reports the cache's size and _release_workspace() frees it.
+"""2-D convolution kernels (NCHW, PyTorch's layouts): im2col/col2im and conv2d forward/backward.
+
+Workspace: conv2d_forward/backward need scratch for the column matrices (one slice per thread,
+a few MB). It lives in a module-level cache that grows to the largest size asked for and is
+reused by later calls, so steady-state training allocates nothing per call beyond its outputs
+(fresh memory costs page faults: see DESIGN, "Memory is part of speed"). The cache is taken
+while the GIL is held; a call from a second Python thread that finds it in use allocates a
+private workspace for that call instead, so the kernels may run concurrently from several
+threads. ``_workspace_nbytes()`` reports the cache's size, ``_release_workspace()`` frees it.
+"""
 include "_module.pxi"
 
 from libc.stdlib cimport malloc, free
@@ -257,7 +259,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     x (N, C, H, W), weight (C_out, C/groups, kH, kW), bias (C_out,) or None, all float32 or all
     float64; stride, padding, dilation an int or an (h, w) pair; groups divides C and C_out;
     activation None or "relu". Returns ``(y, ctx)`` with y (N, C_out, H_out, W_out),
-    H_out = (H + 2*pH - dH*(kH-1) - 1) // sH + 1 (W_out likewise).
+    H_out = (H + 2*pH - dH*(kH-1) - 1) // sH + 1 (W_out likewise). Scratch comes from the
+    module's cached workspace (see the module docstring).
     """
     cdef int t = float_typenum(x, "x")
     check_same_dtype(t, weight, "weight", "x")

@@ -1,4 +1,7 @@
 # _pool.pyx: binding of csrc/pool.c (max pooling with argmax, average and global average pooling).
+"""2-D pooling kernels (NCHW): max pooling with argmax (PyTorch's tie and NaN rules), average
+pooling (count_include_pad either way) and global average pooling, forward and backward.
+ceil_mode is not supported (ceil_mode=True raises ValueError)."""
 include "_module.pxi"
 
 import numpy as np
