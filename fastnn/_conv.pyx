@@ -301,6 +301,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
                              f"got {shape_str(ba)}")
     check_blas_dim(g.c * g.kh * g.kw, "C*kH*kW")
     check_blas_dim(g.h_out * g.w_out, "H_out*W_out")
+    check_blas_dim(g.c_out, "C_out")
     g.threads = fnn_get_num_threads()
     cdef cnp.npy_intp dims[4]
     dims[0] = g.n
