@@ -84,8 +84,55 @@ static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, in
     return p;
 }
 
+/* Winograd F(2x2, 3x3) for the forward pass of 3x3 / stride 1 / undilated / ungrouped
+ * convolutions with enough channels for the 16 small GEMMs to pay, when every thread gets
+ * whole images: 2.25x fewer multiply-adds than im2col + GEMM. The work is cut into blocks of
+ * consecutive tile rows (across image boundaries), ~FNN_WINO_BLOCK_COLS tiles each, so that a
+ * block's transformed input V and GEMM output M stay in cache between the transforms and the
+ * GEMMs (unblocked, they are 4x the image and the transforms run at memory speed). Workspace:
+ * U (16, C_out, C), the transformed weights, then per thread V (16, C, L) and M (16, C_out, L),
+ * L = rows per block * tiles per row. */
+#ifndef FNN_WINO_BLOCK_COLS
+#define FNN_WINO_BLOCK_COLS 256
+#endif
+
+typedef struct {
+    int64_t rows, tiles_h, tiles_w, base, per_thread, v, m, total;
+} fnn_wino_plan;
+
+static int fnn_conv_use_wino(const fnn_conv_geom *g)
+{
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->groups == 1 && g->c >= 16 && g->c_out >= 16 && g->n >= (g->threads > 0 ? g->threads : 1);
+}
+
+static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int es)
+{
+    fnn_wino_plan p;
+    const int T = g->threads > 0 ? g->threads : 1;
+    p.tiles_h = (g->h_out + 1) / 2;
+    p.tiles_w = (g->w_out + 1) / 2;
+    const int64_t all_rows = g->n * p.tiles_h;
+    int64_t R = (FNN_WINO_BLOCK_COLS + p.tiles_w - 1) / p.tiles_w;
+    const int64_t fair = (all_rows + 3 * T - 1) / (3 * T);
+    if (R > fair)
+        R = fair;
+    if (R < 1)
+        R = 1;
+    p.rows = R;
+    const int64_t L = R * p.tiles_w;
+    p.base = fnn_align64(16 * g->c_out * g->c * es);
+    p.v = 0;
+    p.m = fnn_align64(16 * g->c * L * es);
+    p.per_thread = p.m + fnn_align64(16 * g->c_out * L * es);
+    p.total = p.base + p.per_thread * T;
+    return p;
+}
+
 int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int elem_size)
 {
+    if (!backward && fnn_conv_use_wino(g))
+        return fnn_wino_make_plan(g, elem_size).total;
     return fnn_conv_make_plan(g, backward, elem_size).total;
 }
 
@@ -288,11 +335,220 @@ static void FNN(conv_fwd_batch)(real *y, real *cols, real *ytmp, const real *x, 
     }
 }
 
+/* U (16, C_out, C) = G w G^T for every 3x3 filter w (C_out, C, 3, 3), with
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]] */
+static void FNN(wino_weights)(real *u, const real *w, int64_t co_n, int64_t c_n)
+{
+    const int64_t plane = co_n * c_n;
+    for (int64_t co = 0; co < co_n; co++) {
+        for (int64_t c = 0; c < c_n; c++) {
+            const real *f = w + (co * c_n + c) * 9;
+            real t[4][3];
+            for (int j = 0; j < 3; j++) {          /* G f: rows */
+                t[0][j] = f[j];
+                t[1][j] = (f[j] + f[3 + j] + f[6 + j]) / 2;
+                t[2][j] = (f[j] - f[3 + j] + f[6 + j]) / 2;
+                t[3][j] = f[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {          /* (G f) G^T: columns */
+                real *o = u + (int64_t)(i * 4) * plane + co * c_n + c;
+                o[0] = t[i][0];
+                o[plane] = (t[i][0] + t[i][1] + t[i][2]) / 2;
+                o[2 * plane] = (t[i][0] - t[i][1] + t[i][2]) / 2;
+                o[3 * plane] = t[i][2];
+            }
+        }
+    }
+}
+
+/* V (16 planes of stride vplane) for the 4x4 input tiles tx in [t0, t1) of one tile row whose
+ * four input rows are r[0..3] (NULL: outside the image, reads as zeros); o points at tile 0's
+ * slot in plane 0. interior: every column 2 tx - pw .. 2 tx - pw + 3 is inside the row, so the
+ * loop has no bounds checks and vectorises across tiles. */
+static inline void FNN(wino_in_tiles)(real *restrict o, int64_t vplane, const real *const r[4],
+                                      int64_t pw, int64_t W, int64_t t0, int64_t t1, int interior)
+{
+    if (interior) {
+        const real *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+        #pragma omp simd
+        for (int64_t tx = t0; tx < t1; tx++) {
+            const int64_t q = 2 * tx - pw;
+            real d[4][4];
+            for (int j = 0; j < 4; j++) {
+                d[0][j] = r0[q + j];
+                d[1][j] = r1[q + j];
+                d[2][j] = r2[q + j];
+                d[3][j] = r3[q + j];
+            }
+            real t[4][4];
+            for (int j = 0; j < 4; j++) {          /* B^T d */
+                t[0][j] = d[0][j] - d[2][j];
+                t[1][j] = d[1][j] + d[2][j];
+                t[2][j] = d[2][j] - d[1][j];
+                t[3][j] = d[1][j] - d[3][j];
+            }
+            for (int i = 0; i < 4; i++) {          /* (B^T d) B */
+                o[(i * 4 + 0) * vplane + tx] = t[i][0] - t[i][2];
+                o[(i * 4 + 1) * vplane + tx] = t[i][1] + t[i][2];
+                o[(i * 4 + 2) * vplane + tx] = t[i][2] - t[i][1];
+                o[(i * 4 + 3) * vplane + tx] = t[i][1] - t[i][3];
+            }
+        }
+        return;
+    }
+    for (int64_t tx = t0; tx < t1; tx++) {
+        const int64_t q = 2 * tx - pw;
+        real d[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                d[i][j] = (r[i] && q + j >= 0 && q + j < W) ? r[i][q + j] : (real)0;
+        real t[4][4];
+        for (int j = 0; j < 4; j++) {
+            t[0][j] = d[0][j] - d[2][j];
+            t[1][j] = d[1][j] + d[2][j];
+            t[2][j] = d[2][j] - d[1][j];
+            t[3][j] = d[1][j] - d[3][j];
+        }
+        for (int i = 0; i < 4; i++) {
+            o[(i * 4 + 0) * vplane + tx] = t[i][0] - t[i][2];
+            o[(i * 4 + 1) * vplane + tx] = t[i][1] + t[i][2];
+            o[(i * 4 + 2) * vplane + tx] = t[i][2] - t[i][1];
+            o[(i * 4 + 3) * vplane + tx] = t[i][1] - t[i][3];
+        }
+    }
+}
+
+/* Output tiles tx in [t0, t1) of one tile row: y0/y1 the two output rows (y1 NULL past the
+ * end), e tile 0's slot in plane 0 of M (planes of stride mplane); every tile here is whole
+ * horizontally (2 tx + 1 < W_out) */
+static inline void FNN(wino_out_tiles)(real *restrict y0, real *restrict y1, const real *restrict e,
+                                       int64_t mplane, real bv, int relu, int64_t t0, int64_t t1)
+{
+    #pragma omp simd
+    for (int64_t tx = t0; tx < t1; tx++) {
+        real a[2][4];
+        for (int j = 0; j < 4; j++) {              /* A^T M */
+            const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
+            const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
+            a[0][j] = m0 + m1 + m2;
+            a[1][j] = m1 - m2 - m3;
+        }
+        real o00 = a[0][0] + a[0][1] + a[0][2] + bv, o01 = a[0][1] - a[0][2] - a[0][3] + bv;
+        real o10 = a[1][0] + a[1][1] + a[1][2] + bv, o11 = a[1][1] - a[1][2] - a[1][3] + bv;
+        if (relu) {
+            o00 = o00 > 0 ? o00 : (real)0;
+            o01 = o01 > 0 ? o01 : (real)0;
+            o10 = o10 > 0 ? o10 : (real)0;
+            o11 = o11 > 0 ? o11 : (real)0;
+        }
+        y0[2 * tx] = o00;
+        y0[2 * tx + 1] = o01;
+        if (y1) {
+            y1[2 * tx] = o10;
+            y1[2 * tx + 1] = o11;
+        }
+    }
+}
+
+/* Forward of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h) on the
+ * calling thread, by Winograd F(2x2, 3x3): V = B^T d B for every 4x4 input tile d (stride 2,
+ * zero outside the image), 16 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the
+ * 2x2 output tile A^T M A, bias, relu.
+ * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+ * The transforms run along tile rows, vectorised across tiles. */
+static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const real *u, const real *b,
+                                const fnn_conv_geom *g, const fnn_wino_plan *pl,
+                                int64_t r0, int64_t r1, int act)
+{
+    const int64_t H = g->h, W = g->w, ho = g->h_out, wo = g->w_out, C = g->c, CO = g->c_out;
+    const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
+    const int64_t vplane = C * L, mplane = CO * L, pw = g->pw;
+    /* tiles whose 4 input columns are all inside the image: 2 tx - pw >= 0, 2 tx - pw + 3 < W */
+    int64_t lo = (pw + 1) / 2, hi = W - 4 + pw >= 0 ? (W - 4 + pw) / 2 + 1 : 0;
+    if (hi > tw) hi = tw;
+    if (lo > hi) lo = hi;
+    for (int64_t c = 0; c < C; c++) {
+        for (int64_t gr = r0; gr < r1; gr++) {
+            const int64_t n = gr / th, ty = gr % th;
+            const real *xc = x + (n * C + c) * H * W;
+            const real *r[4];
+            int inside = 1;
+            for (int i = 0; i < 4; i++) {
+                const int64_t row = 2 * ty - g->ph + i;
+                r[i] = row >= 0 && row < H ? xc + row * W : NULL;
+                inside &= r[i] != NULL;
+            }
+            real *o = v + c * L + (gr - r0) * tw;
+            if (inside) {
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, lo, 0);
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, lo, hi, 1);
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, hi, tw, 0);
+            } else {
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, tw, 0);
+            }
+        }
+    }
+    for (int k = 0; k < 16; k++)
+        FNN(fnn_gemm_serial)(0, 0, CO, L, C, 1, u + (int64_t)k * CO * C, C, v + (int64_t)k * vplane, L,
+                             0, m + (int64_t)k * mplane, L);
+    const int64_t whole = wo / 2;           /* tiles with both output columns inside */
+    for (int64_t co = 0; co < CO; co++) {
+        const real bv = b ? b[co] : (real)0;
+        for (int64_t gr = r0; gr < r1; gr++) {
+            const int64_t n = gr / th, ty = gr % th;
+            real *yc = y + (n * CO + co) * ho * wo;
+            real *y0 = yc + 2 * ty * wo, *y1 = 2 * ty + 1 < ho ? y0 + wo : NULL;
+            const real *e = m + co * L + (gr - r0) * tw;
+            FNN(wino_out_tiles)(y0, y1, e, mplane, bv, act == FNN_ACT_RELU, 0, whole);
+            if (whole < tw) {              /* odd W_out: the last tile's left column only */
+                const int64_t tx = whole;
+                real a[2][3];
+                for (int j = 0; j < 3; j++) {
+                    const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
+                    const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
+                    a[0][j] = m0 + m1 + m2;
+                    a[1][j] = m1 - m2 - m3;
+                }
+                real o0 = a[0][0] + a[0][1] + a[0][2] + bv, o1 = a[1][0] + a[1][1] + a[1][2] + bv;
+                if (act == FNN_ACT_RELU) {
+                    o0 = o0 > 0 ? o0 : (real)0;
+                    o1 = o1 > 0 ? o1 : (real)0;
+                }
+                y0[2 * tx] = o0;
+                if (y1)
+                    y1[2 * tx] = o1;
+            }
+        }
+    }
+}
+
 void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, const real *b,
                          const fnn_conv_geom *g, int act)
 {
     if (g->n <= 0)
         return;
+    if (fnn_conv_use_wino(g)) {
+        const fnn_wino_plan wp = fnn_wino_make_plan(g, (int)sizeof(real));
+        real *u = (real *)work;
+        char *wbase = (char *)work + wp.base;
+        FNN(wino_weights)(u, w, g->c_out, g->c);
+        int ntw = fnn_threads_for(g->n * g->c_out * g->h_out * g->w_out * g->c * 4, FNN_CONV_GRAIN);
+        if (ntw > g->threads)
+            ntw = g->threads;
+        const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
+        #pragma omp parallel num_threads(ntw) if(ntw > 1)
+        {
+            char *mine = wbase + wp.per_thread * fnn_thread_id();
+            real *v = (real *)(mine + wp.v), *m = (real *)(mine + wp.m);
+            #pragma omp for schedule(dynamic, 1)
+            for (int64_t bi = 0; bi < nblocks; bi++) {
+                const int64_t r0 = bi * wp.rows;
+                const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
+                FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
+            }
+        }
+        return;
+    }
     const fnn_conv_plan pl = fnn_conv_make_plan(g, 0, (int)sizeof(real));
     const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw;
     const int64_t K = g->c * rows, Kg = K / g->groups, Cog = g->c_out / g->groups;

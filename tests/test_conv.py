@@ -26,6 +26,11 @@ CONFIGS = [
     (5, 3, 14, 14, 7, (3, 3), 1, 1, 1, 1),          # several batch chunks per thread
     (17, 2, 3, 3, 3, (3, 3), 1, 1, 1, 1),           # tiny images, big batch (batched GEMM)
     (0, 3, 5, 5, 2, (3, 3), 1, 1, 1, 1),            # empty batch
+    # 3x3 / stride 1 with >= 16 channels: the Winograd F(2x2, 3x3) forward
+    (3, 16, 8, 8, 16, (3, 3), 1, 1, 1, 1),
+    (2, 17, 7, 9, 20, (3, 3), 1, (2, 0), 1, 1),     # odd output sizes, uneven padding
+    (4, 16, 3, 5, 16, (3, 3), 1, 0, 1, 1),          # one tile row, odd width
+    (5, 24, 12, 4, 16, (3, 3), 1, 2, 1, 1),         # tile rows of several images per block
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-{c[4]}k{c[5][0]}{c[5][1]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CONFIGS]
 
@@ -63,7 +68,7 @@ def test_conv_thread_counts_agree(rng, threads):
     """Batch-parallel, image-by-image (N < threads) and serial paths give the same answer."""
     before = fastnn.get_num_threads()
     try:
-        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12]):
+        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15]):
             x, w, b = conv_inputs(rng, cfg, np.float64)
             for n in (1, 2, cfg[0]):
                 fastnn.set_num_threads(threads)
@@ -193,6 +198,7 @@ GRAD_CONFIGS = [
     (2, 3, 4, 4, 2, (2, 2), 1, 1, 1, 1),
     (2, 2, 4, 3, 4, (1, 1), 1, 0, 1, 2),
     (3, 2, 4, 4, 2, (3, 3), 1, 1, 1, 2),   # depthwise
+    (2, 16, 4, 3, 16, (3, 3), 1, 1, 1, 1),  # Winograd forward
 ]
 
 
@@ -210,7 +216,7 @@ def test_conv_gradcheck(rng, impl, cfg, act):
 # --- PyTorch -----------------------------------------------------------------------------------
 
 @needs_torch
-@pytest.mark.parametrize("cfg", CONFIGS[:-1], ids=IDS[:-1])
+@pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] > 0], ids=[i for c, i in zip(CONFIGS, IDS) if c[0] > 0])
 def test_conv_matches_torch(rng, cfg):
     import torch
     x, w, b = conv_inputs(rng, cfg, np.float64)
