@@ -16,6 +16,12 @@
  *   - 1x1 kernels with stride 1 and no padding, when batches are of one image (B = 1), skip
  *     im2col: the image itself is the column matrix, and in the backward pass the input
  *     gradient is one GEMM straight into dx.
+ *   - 3x3 kernels with stride 1, no dilation, no groups and >= 16 channels each side go by
+ *     Winograd F(2x2, 3x3) instead (2.25x fewer multiply-adds), in the forward pass and for the
+ *     input gradient (the transposed convolution is again a 3x3 stride-1 convolution); the
+ *     weight gradient stays im2col + GEMM. Measured on 2 Zen 2 cores, one thread: forward
+ *     8.5 -> 5.7 ms (64x32x14x14 -> 64) and 28 -> 16.6 ms (8x64x56x56 -> 64), backward of the
+ *     latter 61 -> 42 ms.
  * The workspace is the caller's (fnn_conv2d_workspace_bytes says how much); nothing here allocates.
  */
 #ifndef FNN_GENERIC
@@ -129,10 +135,51 @@ static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int es)
     return p;
 }
 
-int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int elem_size)
+/* The input gradient of a 3x3 / stride 1 / undilated / ungrouped convolution with padding
+ * p <= 2 is itself such a convolution: dx = conv2d(dz, w', padding 2 - p) with
+ * w'[c, co, i, j] = w[co, c, 2 - i, 2 - j]. Fills gt with that convolution's geometry and
+ * says whether it goes by Winograd. */
+static int fnn_conv_dx_wino(const fnn_conv_geom *g, fnn_conv_geom *gt)
 {
+    if (!(g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+          g->groups == 1 && g->ph <= 2 && g->pw <= 2))
+        return 0;
+    *gt = *g;
+    gt->c = g->c_out;
+    gt->c_out = g->c;
+    gt->h = g->h_out;
+    gt->w = g->w_out;
+    gt->ph = 2 - g->ph;
+    gt->pw = 2 - g->pw;
+    gt->h_out = g->h;
+    gt->w_out = g->w;
+    return fnn_conv_use_wino(gt);
+}
+
+/* The backward workspace when dx goes by Winograd: [the transposed convolution's Winograd
+ * workspace | w' (C, C_out, 3, 3) | dz (N, C_out, H_out, W_out) when relu | the im2col plan
+ * for dw and db]. */
+typedef struct {
+    int64_t wflip, dz, rest, total;
+} fnn_dx_wino_plan;
+
+static fnn_dx_wino_plan fnn_dx_wino_make_plan(const fnn_conv_geom *g, const fnn_conv_geom *gt, int act, int es)
+{
+    fnn_dx_wino_plan p;
+    p.wflip = fnn_wino_make_plan(gt, es).total;
+    p.dz = p.wflip + fnn_align64(g->c * g->c_out * 9 * es);
+    p.rest = p.dz + (act == FNN_ACT_RELU ? fnn_align64(g->n * g->c_out * g->h_out * g->w_out * es) : 0);
+    p.total = p.rest + fnn_conv_make_plan(g, 1, es).total;
+    return p;
+}
+
+int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act, int elem_size)
+{
+    fnn_conv_geom gt;
     if (!backward && fnn_conv_use_wino(g))
         return fnn_wino_make_plan(g, elem_size).total;
+    if (backward && fnn_conv_dx_wino(g, &gt))
+        return fnn_dx_wino_make_plan(g, &gt, act, elem_size).total;
     return fnn_conv_make_plan(g, backward, elem_size).total;
 }
 
@@ -522,31 +569,38 @@ static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const 
     }
 }
 
+/* The whole Winograd forward pass (fnn_conv_use_wino(g) holds); work as fnn_wino_make_plan. */
+static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w, const real *b,
+                              const fnn_conv_geom *g, int act)
+{
+    const fnn_wino_plan wp = fnn_wino_make_plan(g, (int)sizeof(real));
+    real *u = (real *)work;
+    char *wbase = (char *)work + wp.base;
+    FNN(wino_weights)(u, w, g->c_out, g->c);
+    int ntw = fnn_threads_for(g->n * g->c_out * g->h_out * g->w_out * g->c * 4, FNN_CONV_GRAIN);
+    if (ntw > g->threads)
+        ntw = g->threads;
+    const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
+    #pragma omp parallel num_threads(ntw) if(ntw > 1)
+    {
+        char *mine = wbase + wp.per_thread * fnn_thread_id();
+        real *v = (real *)(mine + wp.v), *m = (real *)(mine + wp.m);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t bi = 0; bi < nblocks; bi++) {
+            const int64_t r0 = bi * wp.rows;
+            const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
+            FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
+        }
+    }
+}
+
 void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, const real *b,
                          const fnn_conv_geom *g, int act)
 {
     if (g->n <= 0)
         return;
     if (fnn_conv_use_wino(g)) {
-        const fnn_wino_plan wp = fnn_wino_make_plan(g, (int)sizeof(real));
-        real *u = (real *)work;
-        char *wbase = (char *)work + wp.base;
-        FNN(wino_weights)(u, w, g->c_out, g->c);
-        int ntw = fnn_threads_for(g->n * g->c_out * g->h_out * g->w_out * g->c * 4, FNN_CONV_GRAIN);
-        if (ntw > g->threads)
-            ntw = g->threads;
-        const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
-        #pragma omp parallel num_threads(ntw) if(ntw > 1)
-        {
-            char *mine = wbase + wp.per_thread * fnn_thread_id();
-            real *v = (real *)(mine + wp.v), *m = (real *)(mine + wp.m);
-            #pragma omp for schedule(dynamic, 1)
-            for (int64_t bi = 0; bi < nblocks; bi++) {
-                const int64_t r0 = bi * wp.rows;
-                const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
-                FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
-            }
-        }
+        FNN(wino_forward)(y, work, x, w, b, g, act);
         return;
     }
     const fnn_conv_plan pl = fnn_conv_make_plan(g, 0, (int)sizeof(real));
@@ -655,6 +709,32 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                          const real *x, const real *w, const real *y,
                          const fnn_conv_geom *g, int act)
 {
+    fnn_conv_geom gt;
+    if (dx && g->n > 0 && fnn_conv_dx_wino(g, &gt)) {
+        /* dx by Winograd as the transposed convolution of dz, then dw and db by im2col below */
+        const fnn_dx_wino_plan dp = fnn_dx_wino_make_plan(g, &gt, act, (int)sizeof(real));
+        real *wflip = (real *)((char *)work + dp.wflip);
+        for (int64_t co = 0; co < g->c_out; co++)
+            for (int64_t c = 0; c < g->c; c++)
+                for (int k = 0; k < 9; k++)
+                    wflip[(c * g->c_out + co) * 9 + k] = w[(co * g->c + c) * 9 + (8 - k)];
+        const real *dz = dy;
+        if (act == FNN_ACT_RELU) {
+            real *dzfull = (real *)((char *)work + dp.dz);
+            const int64_t total = g->n * g->c_out * g->h_out * g->w_out;
+            int nte = fnn_threads_for(total, FNN_CONV_COPY_GRAIN);
+            #pragma omp parallel for schedule(static) num_threads(nte) if(nte > 1)
+            for (int64_t q = 0; q < g->n * g->c_out; q++) {
+                const int64_t P = g->h_out * g->w_out;
+                FNN(conv_gather_dz)(dzfull + q * P, P, dy + q * P, y + q * P, 0, 1, P, 1);
+            }
+            dz = dzfull;
+        }
+        FNN(wino_forward)(dx, work, dz, wflip, NULL, &gt, FNN_ACT_NONE);
+        if (dw || db)
+            FNN(fnn_conv2d_bwd)(NULL, dw, db, (char *)work + dp.rest, dy, x, w, y, g, act);
+        return;
+    }
     const fnn_conv_plan pl = fnn_conv_make_plan(g, 1, (int)sizeof(real));
     const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw;
     const int64_t K = g->c * rows, Kg = K / g->groups, Cog = g->c_out / g->groups;

@@ -25,9 +25,10 @@ typedef struct {
 } fnn_conv_geom;
 
 /* Bytes of scratch that fnn_conv2d_fwd (backward = 0) or fnn_conv2d_bwd (backward = 1) need
- * for this geometry, on g->threads threads, for elements of elem_size bytes (4 or 8). The
- * caller allocates it (fastnn's binding caches it across calls); the kernels never allocate. */
-int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int elem_size);
+ * for this geometry and activation (FNN_ACT_*), on g->threads threads, for elements of
+ * elem_size bytes (4 or 8). The caller allocates it (fastnn's binding caches it across calls);
+ * the kernels never allocate. */
+int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act, int elem_size);
 
 #define FNN_GENERIC "conv.h"
 #include "dtype.h"
@@ -42,14 +43,14 @@ void FNN(fnn_col2im)(real *x, const real *cols, const fnn_conv_geom *g);
 
 /* y (N, C_out, H_out, W_out) = act(conv2d(x (N, C, H, W), w (C_out, C/groups, kH, kW)) + b);
  * b (C_out,) may be NULL; act is FNN_ACT_NONE or FNN_ACT_RELU; work has
- * fnn_conv2d_workspace_bytes(g, 0, sizeof(real)) bytes, aligned as malloc's. */
+ * fnn_conv2d_workspace_bytes(g, 0, act, sizeof(real)) bytes, aligned as malloc's. */
 void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, const real *b,
                          const fnn_conv_geom *g, int act);
 
 /* Gradients of fnn_conv2d_fwd given dy (N, C_out, H_out, W_out); y is the forward's output
  * (read only when act is relu: dz = dy * (y > 0)). dx (N, C, H, W), dw (C_out, C/groups, kH, kW),
  * db (C_out,) may each be NULL (not wanted); db is accumulated in double. work has
- * fnn_conv2d_workspace_bytes(g, 1, sizeof(real)) bytes. */
+ * fnn_conv2d_workspace_bytes(g, 1, act, sizeof(real)) bytes. */
 void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *dy,
                          const real *x, const real *w, const real *y,
                          const fnn_conv_geom *g, int act);

@@ -22,7 +22,7 @@ cdef extern from "conv.h" nogil:
         int64_t groups
         int64_t h_out, w_out
         int threads
-    int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int elem_size)
+    int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act, int elem_size)
     void fnn_im2col_f32(float *cols, const float *x, const fnn_conv_geom *g)
     void fnn_im2col_f64(double *cols, const double *x, const fnn_conv_geom *g)
     void fnn_col2im_f32(float *x, const float *cols, const fnn_conv_geom *g)
@@ -311,7 +311,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     cdef cnp.ndarray y = new_array(4, dims, t)
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 0, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 0, act, 4 if t == cnp.NPY_FLOAT32 else 8))
     try:
         with nogil:
             if t == cnp.NPY_FLOAT32:
@@ -356,7 +356,7 @@ def conv2d_backward(dy, Conv2dCtx ctx not None):
         dbp = cnp.PyArray_DATA(db)
     cdef int act = ctx.act
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 1, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 1, act, 4 if t == cnp.NPY_FLOAT32 else 8))
     try:
         with nogil:
             if t == cnp.NPY_FLOAT32:
