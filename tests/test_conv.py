@@ -107,10 +107,10 @@ def test_conv_byteswapped_input(rng):
     assert_close(y, R.conv2d_forward(x, w, padding=1)[0], np.float64)
 
 
-def test_conv_concurrent_python_threads(rng):
+@pytest.mark.parametrize("cfg", [CONFIGS[11], CONFIGS[14]], ids=[IDS[11], IDS[14]])
+def test_conv_concurrent_python_threads(rng, cfg):
     """Kernels called from several Python threads at once (the workspace cache is taken by one,
     the others allocate their own) give the same results as sequential calls."""
-    cfg = CONFIGS[11]
     inputs = [conv_inputs(rng, cfg, np.float32) for _ in range(4)]
     want = [F.conv2d_forward(x, w, b, **conv_kw(cfg))[0] for x, w, b in inputs]
     got = [None] * 4
