@@ -22,5 +22,7 @@ enum { FNN_ACT_NONE = 0, FNN_ACT_RELU = 1, FNN_ACT_SIGMOID = 2, FNN_ACT_TANH = 3
 #include "loss.h"
 #include "dropout.h"
 #include "norm.h"
+#include "conv.h"
+#include "pool.h"
 
 #endif

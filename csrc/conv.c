@@ -1,0 +1,868 @@
+/* conv.c: 2-D convolution through im2col + GEMM (OpenBLAS), and im2col/col2im themselves.
+ *
+ * How a convolution runs (forward; backward mirrors it):
+ *   - Batch-parallel (the usual case, N >= threads): the threads take batches of B images
+ *     (dynamic schedule, at least 3 batches per thread, so a thread slowed by another process
+ *     on a shared machine does not hold up the rest; B*P up to ~2048 columns,
+ *     so small images still give BLAS a wide enough matrix: measured 66 -> 83 GFLOP/s per core
+ *     for P = 196). It unfolds a batch into its own slice of the workspace, cols (K, B*P)
+ *     (im2col, padding by bounds checks), multiplies with single-threaded BLAS
+ *     (fnn_gemm_serial, one GEMM per group) and writes the result out with the bias + relu
+ *     epilogue fused into that pass. In the backward pass each thread accumulates its own
+ *     weight gradient (thread 0 straight into dw, the others in the workspace) and its own bias
+ *     sums in double; they are added at the end.
+ *   - Image by image (N < threads, e.g. one large image): im2col/col2im split over channels and
+ *     the GEMMs split by fnn_gemm.
+ *   - 1x1 kernels with stride 1 and no padding, when batches are of one image (B = 1), skip
+ *     im2col: the image itself is the column matrix, and in the backward pass the input
+ *     gradient is one GEMM straight into dx.
+ *   - 3x3 kernels with stride 1, no dilation, no groups and >= 16 channels each side go by
+ *     Winograd F(2x2, 3x3) instead (2.25x fewer multiply-adds), in the forward pass and for the
+ *     input gradient (the transposed convolution is again a 3x3 stride-1 convolution); the
+ *     weight gradient stays im2col + GEMM. Measured on 2 Zen 2 cores, one thread: forward
+ *     8.5 -> 5.7 ms (64x32x14x14 -> 64) and 28 -> 16.6 ms (8x64x56x56 -> 64), backward of the
+ *     latter 61 -> 42 ms.
+ * The workspace is the caller's (fnn_conv2d_workspace_bytes says how much); nothing here allocates.
+ */
+#ifndef FNN_GENERIC
+#include "fastnn.h"
+
+/* multiply-adds per thread worth forking for */
+#define FNN_CONV_GRAIN (1 << 17)
+/* elements per thread worth forking for in the memory-bound passes (im2col, epilogues) */
+#define FNN_CONV_COPY_GRAIN 32768
+/* columns a batch of images should give the GEMM, and the most images in one batch */
+#ifndef FNN_CONV_BATCH_COLS
+#define FNN_CONV_BATCH_COLS 2048
+#endif
+#define FNN_CONV_BATCH_MAX 16
+
+static int64_t fnn_align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
+
+static int fnn_conv_is_1x1(const fnn_conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* The batch size B and where each piece of the workspace lives, in bytes from its start:
+ *   [dbacc: threads x C_out doubles (backward)]  then per thread t, at base + per_thread * t:
+ *   cols (K, B*P; none when `one`), and
+ *   forward:  ytmp (C_out, B*P; B > 1 only)
+ *   backward: dcols (K, B*P; none when `one`), dz (C_out, B*P), dwacc (C_out, K/groups; unused
+ *             by thread 0, which accumulates straight into dw). */
+typedef struct {
+    int64_t batch;
+    int one;                      /* 1x1 fast path: no column matrix at all */
+    int64_t dbacc, base, per_thread, cols, ytmp, dcols, dz, dwacc, total;
+} fnn_conv_plan;
+
+static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, int es)
+{
+    fnn_conv_plan p;
+    const int64_t K = g->c * g->kh * g->kw, P = g->h_out * g->w_out;
+    const int T = g->threads > 0 ? g->threads : 1;
+    int64_t B = P >= FNN_CONV_BATCH_COLS ? 1 : (FNN_CONV_BATCH_COLS + P - 1) / P;
+    if (B > FNN_CONV_BATCH_MAX)
+        B = FNN_CONV_BATCH_MAX;
+    const int64_t fair = (g->n + 3 * T - 1) / (3 * T);  /* >= 3 chunks per thread to share */
+    if (B > fair)
+        B = fair;
+    if (B < 1)
+        B = 1;
+    p.batch = B;
+    p.one = fnn_conv_is_1x1(g) && B == 1;
+    const int64_t colbytes = p.one ? 0 : fnn_align64(K * B * P * es);
+    const int64_t outbytes = fnn_align64(g->c_out * B * P * es);
+    p.dbacc = 0;
+    p.base = backward ? fnn_align64((int64_t)T * g->c_out * (int64_t)sizeof(double)) : 0;
+    p.cols = 0;
+    p.ytmp = colbytes;
+    p.dcols = colbytes;
+    p.dz = p.dcols + colbytes;
+    p.dwacc = p.dz + outbytes;
+    if (backward)
+        p.per_thread = p.dwacc + fnn_align64(g->c_out * (K / g->groups) * es);
+    else
+        p.per_thread = p.ytmp + (B > 1 ? outbytes : 0);
+    p.total = p.base + p.per_thread * T;
+    if (p.total == 0)
+        p.total = 64;
+    return p;
+}
+
+/* Winograd F(2x2, 3x3) for the forward pass of 3x3 / stride 1 / undilated / ungrouped
+ * convolutions with enough channels for the 16 small GEMMs to pay, when every thread gets
+ * whole images: 2.25x fewer multiply-adds than im2col + GEMM. The work is cut into blocks of
+ * consecutive tile rows (across image boundaries), ~FNN_WINO_BLOCK_COLS tiles each, so that a
+ * block's transformed input V and GEMM output M stay in cache between the transforms and the
+ * GEMMs (unblocked, they are 4x the image and the transforms run at memory speed). Workspace:
+ * U (16, C_out, C), the transformed weights, then per thread V (16, C, L) and M (16, C_out, L),
+ * L = rows per block * tiles per row. */
+#ifndef FNN_WINO_BLOCK_COLS
+#define FNN_WINO_BLOCK_COLS 256
+#endif
+
+typedef struct {
+    int64_t rows, tiles_h, tiles_w, base, per_thread, v, m, total;
+} fnn_wino_plan;
+
+static int fnn_conv_use_wino(const fnn_conv_geom *g)
+{
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->groups == 1 && g->c >= 16 && g->c_out >= 16 && g->n >= (g->threads > 0 ? g->threads : 1);
+}
+
+static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int es)
+{
+    fnn_wino_plan p;
+    const int T = g->threads > 0 ? g->threads : 1;
+    p.tiles_h = (g->h_out + 1) / 2;
+    p.tiles_w = (g->w_out + 1) / 2;
+    const int64_t all_rows = g->n * p.tiles_h;
+    int64_t R = (FNN_WINO_BLOCK_COLS + p.tiles_w - 1) / p.tiles_w;
+    const int64_t fair = (all_rows + 3 * T - 1) / (3 * T);
+    if (R > fair)
+        R = fair;
+    if (R < 1)
+        R = 1;
+    p.rows = R;
+    const int64_t L = R * p.tiles_w;
+    p.base = fnn_align64(16 * g->c_out * g->c * es);
+    p.v = 0;
+    p.m = fnn_align64(16 * g->c * L * es);
+    p.per_thread = p.m + fnn_align64(16 * g->c_out * L * es);
+    p.total = p.base + p.per_thread * T;
+    return p;
+}
+
+/* The input gradient of a 3x3 / stride 1 / undilated / ungrouped convolution with padding
+ * p <= 2 is itself such a convolution: dx = conv2d(dz, w', padding 2 - p) with
+ * w'[c, co, i, j] = w[co, c, 2 - i, 2 - j]. Fills gt with that convolution's geometry and
+ * says whether it goes by Winograd. */
+static int fnn_conv_dx_wino(const fnn_conv_geom *g, fnn_conv_geom *gt)
+{
+    if (!(g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+          g->groups == 1 && g->ph <= 2 && g->pw <= 2))
+        return 0;
+    *gt = *g;
+    gt->c = g->c_out;
+    gt->c_out = g->c;
+    gt->h = g->h_out;
+    gt->w = g->w_out;
+    gt->ph = 2 - g->ph;
+    gt->pw = 2 - g->pw;
+    gt->h_out = g->h;
+    gt->w_out = g->w;
+    return fnn_conv_use_wino(gt);
+}
+
+/* The backward workspace when dx goes by Winograd: [the transposed convolution's Winograd
+ * workspace | w' (C, C_out, 3, 3) | dz (N, C_out, H_out, W_out) when relu | the im2col plan
+ * for dw and db]. */
+typedef struct {
+    int64_t wflip, dz, rest, total;
+} fnn_dx_wino_plan;
+
+static fnn_dx_wino_plan fnn_dx_wino_make_plan(const fnn_conv_geom *g, const fnn_conv_geom *gt, int act, int es)
+{
+    fnn_dx_wino_plan p;
+    p.wflip = fnn_wino_make_plan(gt, es).total;
+    p.dz = p.wflip + fnn_align64(g->c * g->c_out * 9 * es);
+    p.rest = p.dz + (act == FNN_ACT_RELU ? fnn_align64(g->n * g->c_out * g->h_out * g->w_out * es) : 0);
+    p.total = p.rest + fnn_conv_make_plan(g, 1, es).total;
+    return p;
+}
+
+int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act, int elem_size)
+{
+    fnn_conv_geom gt;
+    if (!backward && fnn_conv_use_wino(g))
+        return fnn_wino_make_plan(g, elem_size).total;
+    if (backward && fnn_conv_dx_wino(g, &gt))
+        return fnn_dx_wino_make_plan(g, &gt, act, elem_size).total;
+    return fnn_conv_make_plan(g, backward, elem_size).total;
+}
+
+/* the first and one-past-last output columns ow whose input column ow*sw + iw0 is inside [0, w) */
+static void fnn_conv_valid_cols(int64_t iw0, int64_t sw, int64_t w, int64_t wo, int64_t *lo, int64_t *hi)
+{
+    int64_t a = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+    int64_t b = (w - 1 - iw0) < 0 ? 0 : (w - 1 - iw0) / sw + 1;
+    if (a > wo) a = wo;
+    if (b > wo) b = wo;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
+}
+
+static inline int fnn_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+#define FNN_GENERIC "conv.c"
+#include "dtype.h"
+
+
+#else  /* generic part, once per dtype */
+
+/* The kh*kw rows that input channel xc (h, w) contributes to a column matrix, written at
+ * rows + (i kw + j) ld (row stride ld >= P, so several images can sit side by side). */
+static void FNN(im2col_plane)(real *rows, int64_t ld, const real *xc, const fnn_conv_geom *g)
+{
+    const int64_t wo = g->w_out, ho = g->h_out, sw = g->sw;
+    for (int64_t i = 0; i < g->kh; i++) {
+        for (int64_t j = 0; j < g->kw; j++) {
+            real *row = rows + (i * g->kw + j) * ld;
+            const int64_t iw0 = j * g->dw - g->pw;
+            int64_t lo, hi;
+            fnn_conv_valid_cols(iw0, sw, g->w, wo, &lo, &hi);
+            for (int64_t oh = 0; oh < ho; oh++) {
+                const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+                real *dst = row + oh * wo;
+                if (ih < 0 || ih >= g->h) {
+                    for (int64_t ow = 0; ow < wo; ow++)
+                        dst[ow] = 0;
+                    continue;
+                }
+                const real *src = xc + ih * g->w + iw0;
+                for (int64_t ow = 0; ow < lo; ow++)
+                    dst[ow] = 0;
+                if (sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow] = src[ow];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow] = src[ow * sw];
+                }
+                for (int64_t ow = hi; ow < wo; ow++)
+                    dst[ow] = 0;
+            }
+        }
+    }
+}
+
+/* xc (h, w) += its kh*kw rows of a column matrix (row stride ld): the adjoint of im2col_plane */
+static void FNN(col2im_plane)(real *xc, const real *rows, int64_t ld, const fnn_conv_geom *g)
+{
+    const int64_t wo = g->w_out, ho = g->h_out, sw = g->sw;
+    for (int64_t i = 0; i < g->kh; i++) {
+        for (int64_t j = 0; j < g->kw; j++) {
+            const real *row = rows + (i * g->kw + j) * ld;
+            const int64_t iw0 = j * g->dw - g->pw;
+            int64_t lo, hi;
+            fnn_conv_valid_cols(iw0, sw, g->w, wo, &lo, &hi);
+            for (int64_t oh = 0; oh < ho; oh++) {
+                const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+                if (ih < 0 || ih >= g->h)
+                    continue;
+                const real *src = row + oh * wo;
+                real *dst = xc + ih * g->w + iw0;
+                if (sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow] += src[ow];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow * sw] += src[ow];
+                }
+            }
+        }
+    }
+}
+
+void FNN(fnn_im2col)(real *cols, const real *x, const fnn_conv_geom *g)
+{
+    const int64_t planes = g->n * g->c, P = g->h_out * g->w_out, rows = g->kh * g->kw;
+    int nt = fnn_threads_for(planes * rows * P, FNN_CONV_COPY_GRAIN);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t q = 0; q < planes; q++)
+        FNN(im2col_plane)(cols + q * rows * P, P, x + q * g->h * g->w, g);
+}
+
+void FNN(fnn_col2im)(real *x, const real *cols, const fnn_conv_geom *g)
+{
+    const int64_t planes = g->n * g->c, P = g->h_out * g->w_out, rows = g->kh * g->kw;
+    const int64_t hw = g->h * g->w;
+    int nt = fnn_threads_for(planes * rows * P, FNN_CONV_COPY_GRAIN);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t q = 0; q < planes; q++) {
+        real *xc = x + q * hw;
+        for (int64_t k = 0; k < hw; k++)
+            xc[k] = 0;
+        FNN(col2im_plane)(xc, cols + q * rows * P, P, g);
+    }
+}
+
+/* dst rows co0..co1 of one image (c_out, P) = act(src rows (row stride lds) + b): the bias +
+ * relu epilogue, in place when src == dst */
+FNN_HOT static void FNN(conv_epilogue)(real *dst, const real *src, int64_t lds, const real *b,
+                                       int64_t co0, int64_t co1, int64_t P, int act)
+{
+    for (int64_t co = co0; co < co1; co++) {
+        const real *s = src + co * lds;
+        real *d = dst + co * P;
+        const real bv = b ? b[co] : (real)0;
+        if (act == FNN_ACT_RELU) {
+            for (int64_t p = 0; p < P; p++) {
+                real v = s[p] + bv;
+                d[p] = v > 0 ? v : (real)0;
+            }
+        } else {
+            for (int64_t p = 0; p < P; p++)
+                d[p] = s[p] + bv;
+        }
+    }
+}
+
+/* acc[co] += sum of row co (length L, row stride ld) of dz, in double with 8 partial sums */
+FNN_HOT static void FNN(conv_rowsums)(double *acc, const real *dz, int64_t ld, int64_t co0, int64_t co1, int64_t L)
+{
+    for (int64_t co = co0; co < co1; co++) {
+        const real *row = dz + co * ld;
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t p = 0;
+        for (; p + 8 <= L; p += 8)
+            for (int k = 0; k < 8; k++)
+                s[k] += (double)row[p + k];
+        double t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+        for (; p < L; p++)
+            t += (double)row[p];
+        acc[co] += t;
+    }
+}
+
+/* rows co0..co1 of dz (row stride ld) = dy (c_out, P) of one image, times (y > 0) when relu */
+FNN_HOT static void FNN(conv_gather_dz)(real *dz, int64_t ld, const real *dy, const real *y,
+                                        int64_t co0, int64_t co1, int64_t P, int relu)
+{
+    for (int64_t co = co0; co < co1; co++) {
+        real *d = dz + co * ld;
+        const real *s = dy + co * P;
+        if (relu) {
+            const real *yr = y + co * P;
+            for (int64_t p = 0; p < P; p++)
+                d[p] = yr[p] > 0 ? s[p] : (real)0;
+        } else {
+            for (int64_t p = 0; p < P; p++)
+                d[p] = s[p];
+        }
+    }
+}
+
+/* Images n0 .. n0+nb-1 on the calling thread: unfold them side by side into cols (K, nb*P),
+ * one GEMM per group, epilogue on the way out to y. */
+static void FNN(conv_fwd_batch)(real *y, real *cols, real *ytmp, const real *x, const real *w,
+                                const real *b, const fnn_conv_geom *g, const fnn_conv_plan *pl,
+                                int64_t n0, int64_t nb, int act)
+{
+    const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw, L = nb * P;
+    const int64_t Kg = g->c / g->groups * rows, Cog = g->c_out / g->groups;
+    const int64_t xsz = g->c * hw, ysz = g->c_out * P;
+    const real *src = x + n0 * xsz;           /* the column matrix, row stride L */
+    if (!pl->one) {
+        for (int64_t s = 0; s < nb; s++)
+            for (int64_t c = 0; c < g->c; c++)
+                FNN(im2col_plane)(cols + c * rows * L + s * P, L, x + (n0 + s) * xsz + c * hw, g);
+        src = cols;
+    }
+    real *dst = nb == 1 ? y + n0 * ysz : ytmp;
+    for (int64_t gi = 0; gi < g->groups; gi++)
+        FNN(fnn_gemm_serial)(0, 0, Cog, L, Kg, 1, w + gi * Cog * Kg, Kg, src + gi * Kg * L, L,
+                             0, dst + gi * Cog * L, L);
+    if (nb == 1) {
+        if (b || act != FNN_ACT_NONE)
+            FNN(conv_epilogue)(dst, dst, P, b, 0, g->c_out, P, act);
+    } else {
+        for (int64_t s = 0; s < nb; s++)
+            FNN(conv_epilogue)(y + (n0 + s) * ysz, ytmp + s * P, L, b, 0, g->c_out, P, act);
+    }
+}
+
+/* U (16, C_out, C) = G w G^T for every 3x3 filter w (C_out, C, 3, 3), with
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]] */
+static void FNN(wino_weights)(real *u, const real *w, int64_t co_n, int64_t c_n)
+{
+    const int64_t plane = co_n * c_n;
+    for (int64_t co = 0; co < co_n; co++) {
+        for (int64_t c = 0; c < c_n; c++) {
+            const real *f = w + (co * c_n + c) * 9;
+            real t[4][3];
+            for (int j = 0; j < 3; j++) {          /* G f: rows */
+                t[0][j] = f[j];
+                t[1][j] = (f[j] + f[3 + j] + f[6 + j]) / 2;
+                t[2][j] = (f[j] - f[3 + j] + f[6 + j]) / 2;
+                t[3][j] = f[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {          /* (G f) G^T: columns */
+                real *o = u + (int64_t)(i * 4) * plane + co * c_n + c;
+                o[0] = t[i][0];
+                o[plane] = (t[i][0] + t[i][1] + t[i][2]) / 2;
+                o[2 * plane] = (t[i][0] - t[i][1] + t[i][2]) / 2;
+                o[3 * plane] = t[i][2];
+            }
+        }
+    }
+}
+
+/* V (16 planes of stride vplane) for the 4x4 input tiles tx in [t0, t1) of one tile row whose
+ * four input rows are r[0..3] (NULL: outside the image, reads as zeros); o points at tile 0's
+ * slot in plane 0. interior: every column 2 tx - pw .. 2 tx - pw + 3 is inside the row, so the
+ * loop has no bounds checks and vectorises across tiles. */
+static inline void FNN(wino_in_tiles)(real *restrict o, int64_t vplane, const real *const r[4],
+                                      int64_t pw, int64_t W, int64_t t0, int64_t t1, int interior)
+{
+    if (interior) {
+        const real *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+        #pragma omp simd
+        for (int64_t tx = t0; tx < t1; tx++) {
+            const int64_t q = 2 * tx - pw;
+            real d[4][4];
+            for (int j = 0; j < 4; j++) {
+                d[0][j] = r0[q + j];
+                d[1][j] = r1[q + j];
+                d[2][j] = r2[q + j];
+                d[3][j] = r3[q + j];
+            }
+            real t[4][4];
+            for (int j = 0; j < 4; j++) {          /* B^T d */
+                t[0][j] = d[0][j] - d[2][j];
+                t[1][j] = d[1][j] + d[2][j];
+                t[2][j] = d[2][j] - d[1][j];
+                t[3][j] = d[1][j] - d[3][j];
+            }
+            for (int i = 0; i < 4; i++) {          /* (B^T d) B */
+                o[(i * 4 + 0) * vplane + tx] = t[i][0] - t[i][2];
+                o[(i * 4 + 1) * vplane + tx] = t[i][1] + t[i][2];
+                o[(i * 4 + 2) * vplane + tx] = t[i][2] - t[i][1];
+                o[(i * 4 + 3) * vplane + tx] = t[i][1] - t[i][3];
+            }
+        }
+        return;
+    }
+    for (int64_t tx = t0; tx < t1; tx++) {
+        const int64_t q = 2 * tx - pw;
+        real d[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                d[i][j] = (r[i] && q + j >= 0 && q + j < W) ? r[i][q + j] : (real)0;
+        real t[4][4];
+        for (int j = 0; j < 4; j++) {
+            t[0][j] = d[0][j] - d[2][j];
+            t[1][j] = d[1][j] + d[2][j];
+            t[2][j] = d[2][j] - d[1][j];
+            t[3][j] = d[1][j] - d[3][j];
+        }
+        for (int i = 0; i < 4; i++) {
+            o[(i * 4 + 0) * vplane + tx] = t[i][0] - t[i][2];
+            o[(i * 4 + 1) * vplane + tx] = t[i][1] + t[i][2];
+            o[(i * 4 + 2) * vplane + tx] = t[i][2] - t[i][1];
+            o[(i * 4 + 3) * vplane + tx] = t[i][1] - t[i][3];
+        }
+    }
+}
+
+/* Output tiles tx in [t0, t1) of one tile row: y0/y1 the two output rows (y1 NULL past the
+ * end), e tile 0's slot in plane 0 of M (planes of stride mplane); every tile here is whole
+ * horizontally (2 tx + 1 < W_out) */
+static inline void FNN(wino_out_tiles)(real *restrict y0, real *restrict y1, const real *restrict e,
+                                       int64_t mplane, real bv, int relu, int64_t t0, int64_t t1)
+{
+    #pragma omp simd
+    for (int64_t tx = t0; tx < t1; tx++) {
+        real a[2][4];
+        for (int j = 0; j < 4; j++) {              /* A^T M */
+            const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
+            const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
+            a[0][j] = m0 + m1 + m2;
+            a[1][j] = m1 - m2 - m3;
+        }
+        real o00 = a[0][0] + a[0][1] + a[0][2] + bv, o01 = a[0][1] - a[0][2] - a[0][3] + bv;
+        real o10 = a[1][0] + a[1][1] + a[1][2] + bv, o11 = a[1][1] - a[1][2] - a[1][3] + bv;
+        if (relu) {
+            o00 = o00 > 0 ? o00 : (real)0;
+            o01 = o01 > 0 ? o01 : (real)0;
+            o10 = o10 > 0 ? o10 : (real)0;
+            o11 = o11 > 0 ? o11 : (real)0;
+        }
+        y0[2 * tx] = o00;
+        y0[2 * tx + 1] = o01;
+        if (y1) {
+            y1[2 * tx] = o10;
+            y1[2 * tx + 1] = o11;
+        }
+    }
+}
+
+/* Forward of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h) on the
+ * calling thread, by Winograd F(2x2, 3x3): V = B^T d B for every 4x4 input tile d (stride 2,
+ * zero outside the image), 16 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the
+ * 2x2 output tile A^T M A, bias, relu.
+ * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+ * The transforms run along tile rows, vectorised across tiles. */
+static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const real *u, const real *b,
+                                const fnn_conv_geom *g, const fnn_wino_plan *pl,
+                                int64_t r0, int64_t r1, int act)
+{
+    const int64_t H = g->h, W = g->w, ho = g->h_out, wo = g->w_out, C = g->c, CO = g->c_out;
+    const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
+    const int64_t vplane = C * L, mplane = CO * L, pw = g->pw;
+    /* tiles whose 4 input columns are all inside the image: 2 tx - pw >= 0, 2 tx - pw + 3 < W */
+    int64_t lo = (pw + 1) / 2, hi = W - 4 + pw >= 0 ? (W - 4 + pw) / 2 + 1 : 0;
+    if (hi > tw) hi = tw;
+    if (lo > hi) lo = hi;
+    for (int64_t c = 0; c < C; c++) {
+        for (int64_t gr = r0; gr < r1; gr++) {
+            const int64_t n = gr / th, ty = gr % th;
+            const real *xc = x + (n * C + c) * H * W;
+            const real *r[4];
+            int inside = 1;
+            for (int i = 0; i < 4; i++) {
+                const int64_t row = 2 * ty - g->ph + i;
+                r[i] = row >= 0 && row < H ? xc + row * W : NULL;
+                inside &= r[i] != NULL;
+            }
+            real *o = v + c * L + (gr - r0) * tw;
+            if (inside) {
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, lo, 0);
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, lo, hi, 1);
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, hi, tw, 0);
+            } else {
+                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, tw, 0);
+            }
+        }
+    }
+    for (int k = 0; k < 16; k++)
+        FNN(fnn_gemm_serial)(0, 0, CO, L, C, 1, u + (int64_t)k * CO * C, C, v + (int64_t)k * vplane, L,
+                             0, m + (int64_t)k * mplane, L);
+    const int64_t whole = wo / 2;           /* tiles with both output columns inside */
+    for (int64_t co = 0; co < CO; co++) {
+        const real bv = b ? b[co] : (real)0;
+        for (int64_t gr = r0; gr < r1; gr++) {
+            const int64_t n = gr / th, ty = gr % th;
+            real *yc = y + (n * CO + co) * ho * wo;
+            real *y0 = yc + 2 * ty * wo, *y1 = 2 * ty + 1 < ho ? y0 + wo : NULL;
+            const real *e = m + co * L + (gr - r0) * tw;
+            FNN(wino_out_tiles)(y0, y1, e, mplane, bv, act == FNN_ACT_RELU, 0, whole);
+            if (whole < tw) {              /* odd W_out: the last tile's left column only */
+                const int64_t tx = whole;
+                real a[2][3];
+                for (int j = 0; j < 3; j++) {
+                    const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
+                    const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
+                    a[0][j] = m0 + m1 + m2;
+                    a[1][j] = m1 - m2 - m3;
+                }
+                real o0 = a[0][0] + a[0][1] + a[0][2] + bv, o1 = a[1][0] + a[1][1] + a[1][2] + bv;
+                if (act == FNN_ACT_RELU) {
+                    o0 = o0 > 0 ? o0 : (real)0;
+                    o1 = o1 > 0 ? o1 : (real)0;
+                }
+                y0[2 * tx] = o0;
+                if (y1)
+                    y1[2 * tx] = o1;
+            }
+        }
+    }
+}
+
+/* The whole Winograd forward pass (fnn_conv_use_wino(g) holds); work as fnn_wino_make_plan. */
+static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w, const real *b,
+                              const fnn_conv_geom *g, int act)
+{
+    const fnn_wino_plan wp = fnn_wino_make_plan(g, (int)sizeof(real));
+    real *u = (real *)work;
+    char *wbase = (char *)work + wp.base;
+    FNN(wino_weights)(u, w, g->c_out, g->c);
+    int ntw = fnn_threads_for(g->n * g->c_out * g->h_out * g->w_out * g->c * 4, FNN_CONV_GRAIN);
+    if (ntw > g->threads)
+        ntw = g->threads;
+    const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
+    #pragma omp parallel num_threads(ntw) if(ntw > 1)
+    {
+        char *mine = wbase + wp.per_thread * fnn_thread_id();
+        real *v = (real *)(mine + wp.v), *m = (real *)(mine + wp.m);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t bi = 0; bi < nblocks; bi++) {
+            const int64_t r0 = bi * wp.rows;
+            const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
+            FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
+        }
+    }
+}
+
+void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, const real *b,
+                         const fnn_conv_geom *g, int act)
+{
+    if (g->n <= 0)
+        return;
+    if (fnn_conv_use_wino(g)) {
+        FNN(wino_forward)(y, work, x, w, b, g, act);
+        return;
+    }
+    const fnn_conv_plan pl = fnn_conv_make_plan(g, 0, (int)sizeof(real));
+    const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw;
+    const int64_t K = g->c * rows, Kg = K / g->groups, Cog = g->c_out / g->groups;
+    const int64_t ysz = g->c_out * P, xsz = g->c * hw;
+    int nt = fnn_threads_for(g->n * g->c_out * P * Kg, FNN_CONV_GRAIN);
+    if (nt > g->threads)
+        nt = g->threads;
+    char *base = (char *)work + pl.base;
+    const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
+
+    if (nt <= 1 || g->n >= nt) {        /* batch-parallel: threads take batches of images */
+        #pragma omp parallel num_threads(nt) if(nt > 1)
+        {
+            char *mine = base + pl.per_thread * fnn_thread_id();
+            real *cols = (real *)(mine + pl.cols), *ytmp = (real *)(mine + pl.ytmp);
+            #pragma omp for schedule(dynamic, 1)
+            for (int64_t ci = 0; ci < nchunks; ci++) {
+                const int64_t n0 = ci * pl.batch;
+                const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;
+                FNN(conv_fwd_batch)(y, cols, ytmp, x, w, b, g, &pl, n0, nb, act);
+            }
+        }
+        return;
+    }
+    /* fewer images than threads: image by image, each step split across the threads */
+    real *cols = (real *)(base + pl.cols);
+    for (int64_t n = 0; n < g->n; n++) {
+        const real *xn = x + n * xsz;
+        real *yn = y + n * ysz;
+        const real *src = xn;
+        if (!pl.one) {
+            int ntc = fnn_threads_for(K * P, FNN_CONV_COPY_GRAIN);
+            #pragma omp parallel for schedule(static) num_threads(ntc) if(ntc > 1)
+            for (int64_t c = 0; c < g->c; c++)
+                FNN(im2col_plane)(cols + c * rows * P, P, xn + c * hw, g);
+            src = cols;
+        }
+        for (int64_t gi = 0; gi < g->groups; gi++)
+            FNN(fnn_gemm)(0, 0, Cog, P, Kg, 1, w + gi * Cog * Kg, Kg, src + gi * Kg * P, P,
+                          0, yn + gi * Cog * P, P);
+        if (b || act != FNN_ACT_NONE) {
+            int nte = fnn_threads_for(ysz, FNN_CONV_COPY_GRAIN);
+            #pragma omp parallel num_threads(nte) if(nte > 1)
+            {
+                int t = fnn_thread_id(), T = 1;
+#ifdef _OPENMP
+                T = omp_get_num_threads();
+#endif
+                FNN(conv_epilogue)(yn, yn, P, b, g->c_out * t / T, g->c_out * (t + 1) / T, P, act);
+            }
+        }
+    }
+}
+
+/* Backward of images n0 .. n0+nb-1 on the calling thread. dwt: this thread's weight-gradient
+ * accumulator (overwritten when first, else accumulated); dbt: its double bias sums or NULL. */
+static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, real *dcols, real *dzb,
+                                const real *dy, const real *x, const real *w, const real *y,
+                                const fnn_conv_geom *g, const fnn_conv_plan *pl,
+                                int64_t n0, int64_t nb, int act, int first)
+{
+    const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw, L = nb * P;
+    const int64_t Kg = g->c / g->groups * rows, Cog = g->c_out / g->groups;
+    const int64_t xsz = g->c * hw, ysz = g->c_out * P;
+    const real *dz = dy + n0 * ysz;           /* (c_out, L) */
+    if (nb > 1 || act == FNN_ACT_RELU) {
+        for (int64_t s = 0; s < nb; s++)
+            FNN(conv_gather_dz)(dzb + s * P, L, dy + (n0 + s) * ysz, y ? y + (n0 + s) * ysz : NULL,
+                                0, g->c_out, P, act == FNN_ACT_RELU);
+        dz = dzb;
+    }
+    if (dbt)
+        FNN(conv_rowsums)(dbt, dz, L, 0, g->c_out, L);
+    if (dwt) {
+        const real *src = x + n0 * xsz;
+        if (!pl->one) {
+            for (int64_t s = 0; s < nb; s++)
+                for (int64_t c = 0; c < g->c; c++)
+                    FNN(im2col_plane)(cols + c * rows * L + s * P, L, x + (n0 + s) * xsz + c * hw, g);
+            src = cols;
+        }
+        for (int64_t gi = 0; gi < g->groups; gi++)
+            FNN(fnn_gemm_serial)(0, 1, Cog, Kg, L, 1, dz + gi * Cog * L, L, src + gi * Kg * L, L,
+                                 first ? 0 : 1, dwt + gi * Cog * Kg, Kg);
+    }
+    if (dx) {
+        real *dst = pl->one ? dx + n0 * xsz : dcols;
+        for (int64_t gi = 0; gi < g->groups; gi++)
+            FNN(fnn_gemm_serial)(1, 0, Kg, L, Cog, 1, w + gi * Cog * Kg, Kg, dz + gi * Cog * L, L,
+                                 0, dst + gi * Kg * L, L);
+        if (!pl->one) {
+            for (int64_t s = 0; s < nb; s++) {
+                real *dxs = dx + (n0 + s) * xsz;
+                for (int64_t k = 0; k < xsz; k++)
+                    dxs[k] = 0;
+                for (int64_t c = 0; c < g->c; c++)
+                    FNN(col2im_plane)(dxs + c * hw, dcols + c * rows * L + s * P, L, g);
+            }
+        }
+    }
+}
+
+void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *dy,
+                         const real *x, const real *w, const real *y,
+                         const fnn_conv_geom *g, int act)
+{
+    fnn_conv_geom gt;
+    if (dx && g->n > 0 && fnn_conv_dx_wino(g, &gt)) {
+        /* dx by Winograd as the transposed convolution of dz, then dw and db by im2col below */
+        const fnn_dx_wino_plan dp = fnn_dx_wino_make_plan(g, &gt, act, (int)sizeof(real));
+        real *wflip = (real *)((char *)work + dp.wflip);
+        for (int64_t co = 0; co < g->c_out; co++)
+            for (int64_t c = 0; c < g->c; c++)
+                for (int k = 0; k < 9; k++)
+                    wflip[(c * g->c_out + co) * 9 + k] = w[(co * g->c + c) * 9 + (8 - k)];
+        const real *dz = dy;
+        if (act == FNN_ACT_RELU) {
+            real *dzfull = (real *)((char *)work + dp.dz);
+            const int64_t total = g->n * g->c_out * g->h_out * g->w_out;
+            int nte = fnn_threads_for(total, FNN_CONV_COPY_GRAIN);
+            #pragma omp parallel for schedule(static) num_threads(nte) if(nte > 1)
+            for (int64_t q = 0; q < g->n * g->c_out; q++) {
+                const int64_t P = g->h_out * g->w_out;
+                FNN(conv_gather_dz)(dzfull + q * P, P, dy + q * P, y + q * P, 0, 1, P, 1);
+            }
+            dz = dzfull;
+        }
+        FNN(wino_forward)(dx, work, dz, wflip, NULL, &gt, FNN_ACT_NONE);
+        if (dw || db)
+            FNN(fnn_conv2d_bwd)(NULL, dw, db, (char *)work + dp.rest, dy, x, w, y, g, act);
+        return;
+    }
+    const fnn_conv_plan pl = fnn_conv_make_plan(g, 1, (int)sizeof(real));
+    const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw;
+    const int64_t K = g->c * rows, Kg = K / g->groups, Cog = g->c_out / g->groups;
+    const int64_t ysz = g->c_out * P, xsz = g->c * hw, wsz = g->c_out * Kg;
+    double *dbacc = (double *)((char *)work + pl.dbacc);
+    char *base = (char *)work + pl.base;
+    if (g->n <= 0) {
+        if (dw)
+            for (int64_t k = 0; k < wsz; k++)
+                dw[k] = 0;
+        if (db)
+            for (int64_t co = 0; co < g->c_out; co++)
+                db[co] = 0;
+        return;
+    }
+    int nt = fnn_threads_for(g->n * g->c_out * P * Kg * 2, FNN_CONV_GRAIN);
+    if (nt > g->threads)
+        nt = g->threads;
+    const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
+
+    if (nt <= 1 || g->n >= nt) {        /* batch-parallel, per-thread dw / db accumulators */
+        #pragma omp parallel num_threads(nt) if(nt > 1)
+        {
+            const int t = fnn_thread_id();
+            int T = 1;                     /* the team OpenMP really gave us */
+#ifdef _OPENMP
+            T = omp_get_num_threads();
+#endif
+            char *mine = base + pl.per_thread * t;
+            real *cols = (real *)(mine + pl.cols), *dcols = (real *)(mine + pl.dcols);
+            real *dzb = (real *)(mine + pl.dz);
+            real *dwt = dw == NULL ? NULL : t == 0 ? dw : (real *)(mine + pl.dwacc);
+            double *dbt = db ? dbacc + (int64_t)t * g->c_out : NULL;
+            if (dbt)
+                for (int64_t co = 0; co < g->c_out; co++)
+                    dbt[co] = 0;
+            int first = 1;
+            #pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t ci = 0; ci < nchunks; ci++) {
+                const int64_t n0 = ci * pl.batch;
+                const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;
+                FNN(conv_bwd_batch)(dx, dwt, dbt, cols, dcols, dzb, dy, x, w, y, g, &pl, n0, nb, act, first);
+                first = 0;
+            }
+            if (dwt && first)              /* this thread had no image: contribute zeros */
+                for (int64_t k = 0; k < wsz; k++)
+                    dwt[k] = 0;
+            if (T > 1) {
+                #pragma omp barrier
+                if (dw) {                  /* dw += the other threads' accumulators */
+                    int64_t k0 = wsz * t / T, k1 = wsz * (t + 1) / T;
+                    for (int u = 1; u < T; u++) {
+                        const real *other = (const real *)(base + pl.per_thread * u + pl.dwacc);
+                        for (int64_t k = k0; k < k1; k++)
+                            dw[k] += other[k];
+                    }
+                }
+            }
+            if (db && t == 0)
+                for (int64_t co = 0; co < g->c_out; co++) {
+                    double s = 0;
+                    for (int u = 0; u < T; u++)
+                        s += dbacc[(int64_t)u * g->c_out + co];
+                    db[co] = (real)s;
+                }
+        }
+        return;
+    }
+
+    /* fewer images than threads: image by image, each step split across the threads */
+    real *cols = (real *)(base + pl.cols), *dcols = (real *)(base + pl.dcols);
+    real *dzbuf = (real *)(base + pl.dz);
+    if (db)
+        for (int64_t co = 0; co < g->c_out; co++)
+            dbacc[co] = 0;
+    for (int64_t n = 0; n < g->n; n++) {
+        const real *xn = x + n * xsz, *dyn = dy + n * ysz;
+        const real *dz = dyn;
+        int nte = fnn_threads_for(ysz, FNN_CONV_COPY_GRAIN);
+        if (act == FNN_ACT_RELU || db) {
+            #pragma omp parallel num_threads(nte) if(nte > 1)
+            {
+                int t = fnn_thread_id(), T = 1;
+#ifdef _OPENMP
+                T = omp_get_num_threads();
+#endif
+                int64_t c0 = g->c_out * t / T, c1 = g->c_out * (t + 1) / T;
+                if (act == FNN_ACT_RELU)
+                    FNN(conv_gather_dz)(dzbuf, P, dyn, y + n * ysz, c0, c1, P, 1);
+                if (db)
+                    FNN(conv_rowsums)(dbacc, act == FNN_ACT_RELU ? dzbuf : dyn, P, c0, c1, P);
+            }
+            if (act == FNN_ACT_RELU)
+                dz = dzbuf;
+        }
+        int ntc = fnn_threads_for(K * P, FNN_CONV_COPY_GRAIN);
+        if (dw) {
+            const real *src = xn;
+            if (!pl.one) {
+                #pragma omp parallel for schedule(static) num_threads(ntc) if(ntc > 1)
+                for (int64_t c = 0; c < g->c; c++)
+                    FNN(im2col_plane)(cols + c * rows * P, P, xn + c * hw, g);
+                src = cols;
+            }
+            for (int64_t gi = 0; gi < g->groups; gi++)
+                FNN(fnn_gemm)(0, 1, Cog, Kg, P, 1, dz + gi * Cog * P, P, src + gi * Kg * P, P,
+                              n == 0 ? 0 : 1, dw + gi * Cog * Kg, Kg);
+        }
+        if (dx) {
+            real *dxn = dx + n * xsz;
+            real *dst = pl.one ? dxn : dcols;
+            for (int64_t gi = 0; gi < g->groups; gi++)
+                FNN(fnn_gemm)(1, 0, Kg, P, Cog, 1, w + gi * Cog * Kg, Kg, dz + gi * Cog * P, P,
+                              0, dst + gi * Kg * P, P);
+            if (!pl.one) {
+                #pragma omp parallel for schedule(static) num_threads(ntc) if(ntc > 1)
+                for (int64_t c = 0; c < g->c; c++) {
+                    real *xc = dxn + c * hw;
+                    for (int64_t k = 0; k < hw; k++)
+                        xc[k] = 0;
+                    FNN(col2im_plane)(xc, dcols + c * rows * P, P, g);
+                }
+            }
+        }
+    }
+    if (db)
+        for (int64_t co = 0; co < g->c_out; co++)
+            db[co] = (real)dbacc[co];
+}
+
+#endif

@@ -1,0 +1,315 @@
+# _pool.pyx: binding of csrc/pool.c (max pooling with argmax, average and global average pooling).
+"""2-D pooling kernels (NCHW): max pooling with argmax (PyTorch's tie and NaN rules), average
+pooling (count_include_pad either way) and global average pooling, forward and backward.
+ceil_mode is not supported (ceil_mode=True raises ValueError)."""
+include "_module.pxi"
+
+import numpy as np
+from libc.stdint cimport int32_t
+
+cdef extern from "pool.h" nogil:
+    ctypedef struct fnn_pool_geom:
+        int64_t n, c, h, w
+        int64_t kh, kw, sh, sw, ph, pw
+        int64_t h_out, w_out
+    void fnn_max_pool2d_fwd_f32(float *y, int32_t *argmax, const float *x, const fnn_pool_geom *g)
+    void fnn_max_pool2d_fwd_f64(double *y, int32_t *argmax, const double *x, const fnn_pool_geom *g)
+    void fnn_max_pool2d_bwd_f32(float *dx, const float *dy, const int32_t *argmax, const fnn_pool_geom *g)
+    void fnn_max_pool2d_bwd_f64(double *dx, const double *dy, const int32_t *argmax, const fnn_pool_geom *g)
+    void fnn_avg_pool2d_fwd_f32(float *y, const float *x, const fnn_pool_geom *g, int count_include_pad)
+    void fnn_avg_pool2d_fwd_f64(double *y, const double *x, const fnn_pool_geom *g, int count_include_pad)
+    void fnn_avg_pool2d_bwd_f32(float *dx, const float *dy, const fnn_pool_geom *g, int count_include_pad)
+    void fnn_avg_pool2d_bwd_f64(double *dx, const double *dy, const fnn_pool_geom *g, int count_include_pad)
+    void fnn_global_avg_pool2d_fwd_f32(float *y, const float *x, int64_t planes, int64_t hw)
+    void fnn_global_avg_pool2d_fwd_f64(double *y, const double *x, int64_t planes, int64_t hw)
+    void fnn_global_avg_pool2d_bwd_f32(float *dx, const float *dy, int64_t planes, int64_t hw)
+    void fnn_global_avg_pool2d_bwd_f64(double *dx, const double *dy, int64_t planes, int64_t hw)
+
+__all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+           "global_avg_pool2d_forward", "global_avg_pool2d_backward"]
+
+cdef enum:
+    INT32_MAX_ = 2147483647
+
+
+cdef int pair(object v, str name, int64_t *a, int64_t *b) except -1:
+    """An int or an (h, w) pair of ints into a, b; TypeError for anything else."""
+    if type(v) is int:                # the common case, without the generic checks below
+        a[0] = v
+        b[0] = v
+        return 0
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+        h, w = v
+    else:
+        h = w = v
+    for e in (h, w):
+        if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    a[0] = h
+    b[0] = w
+    return 0
+
+
+cdef cnp.ndarray pool_setup(fnn_pool_geom *g, object x, object kernel_size, object stride,
+                            object padding, object ceil_mode):
+    """Check x and the sizes (same wording as fastnn/reference/pool.py), fill g; x as C array."""
+    float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    check_ndim(xa, 4, "x", "(N, C, H, W)")
+    g.n, g.c, g.h, g.w = xa.shape[0], xa.shape[1], xa.shape[2], xa.shape[3]
+    pair(kernel_size, "kernel_size", &g.kh, &g.kw)
+    pair(kernel_size if stride is None else stride, "stride", &g.sh, &g.sw)
+    pair(padding, "padding", &g.ph, &g.pw)
+    if ceil_mode:
+        raise ValueError("ceil_mode=True is not supported (output sizes are floor((H + 2p - k) / s) + 1)")
+    if g.kh <= 0 or g.kw <= 0:
+        raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
+    if g.sh <= 0 or g.sw <= 0:
+        raise ValueError(f"stride must be positive, got {stride!r}")
+    if g.ph < 0 or g.pw < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    if 2 * g.ph > g.kh or 2 * g.pw > g.kw:
+        raise ValueError(f"padding ({g.ph}, {g.pw}) must be at most half the kernel size "
+                         f"({g.kh}, {g.kw})")
+    if g.h <= 0 or g.w <= 0:
+        raise ValueError(f"x {shape_str(xa)}: height and width must be positive")
+    if g.kh > g.h + 2 * g.ph or g.kw > g.w + 2 * g.pw:
+        raise ValueError(f"kernel ({g.kh}, {g.kw}) is larger than the padded input "
+                         f"({g.h + 2 * g.ph}, {g.w + 2 * g.pw})")
+    if g.h * g.w > INT32_MAX_:
+        raise ValueError(f"x {shape_str(xa)}: planes of more than 2**31 - 1 pixels are not supported")
+    g.h_out = (g.h + 2 * g.ph - g.kh) // g.sh + 1
+    g.w_out = (g.w + 2 * g.pw - g.kw) // g.sw + 1
+    return xa
+
+
+cdef cnp.ndarray check_dy(object dy, int t, fnn_pool_geom *g):
+    check_same_dtype(t, dy, "dy", "x")
+    cdef cnp.ndarray dya = c_array(dy)
+    if (dya.ndim != 4 or dya.shape[0] != g.n or dya.shape[1] != g.c or dya.shape[2] != g.h_out
+            or dya.shape[3] != g.w_out):
+        raise ValueError(f"dy must have the forward output's shape ({g.n}, {g.c}, {g.h_out}, "
+                         f"{g.w_out}), got {shape_str(dya)}")
+    return dya
+
+
+cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum):
+    cdef cnp.npy_intp dims[4]
+    dims[0] = a
+    dims[1] = b
+    dims[2] = c
+    dims[3] = d
+    return new_array(4, dims, typenum)
+
+
+# ---------------------------------------------------------------------------------------------
+# max pooling
+
+cdef class MaxPool2dCtx:
+    """What max_pool2d_backward needs: input_shape (N, C, H, W), indices (N, C, H_out, W_out)
+    int32, the flat index ih*W + iw of each window's maximum in its plane (torch's indices),
+    kernel_size, stride, padding ((h, w) pairs) and the dtype."""
+    cdef readonly cnp.ndarray indices
+    cdef fnn_pool_geom g
+    cdef int t
+
+    # the sizes are kept as C ints and only turned into tuples when asked for
+    @property
+    def input_shape(self):
+        return (self.g.n, self.g.c, self.g.h, self.g.w)
+
+    @property
+    def kernel_size(self):
+        return (self.g.kh, self.g.kw)
+
+    @property
+    def stride(self):
+        return (self.g.sh, self.g.sw)
+
+    @property
+    def padding(self):
+        return (self.g.ph, self.g.pw)
+
+    @property
+    def dtype(self):
+        return cnp.PyArray_DescrFromType(self.t)
+
+    def __repr__(self):
+        return (f"MaxPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """2-D max pooling with argmax.
+
+    x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
+    or an (h, w) pair, padding at most half the kernel (padding counts as -inf). Ties go to the
+    first maximum in row-major window order and a NaN wins, as in PyTorch. ceil_mode=True is not
+    supported. Returns ``(y (N, C, H_out, W_out), ctx)`` with H_out = (H + 2*pH - kH) // sH + 1.
+    """
+    cdef fnn_pool_geom g
+    cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t)
+    cdef cnp.ndarray idx = out4(g.n, g.c, g.h_out, g.w_out, cnp.NPY_INT32)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_max_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
+                                   <float *>cnp.PyArray_DATA(xa), &g)
+        else:
+            fnn_max_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
+                                   <double *>cnp.PyArray_DATA(xa), &g)
+    cdef MaxPool2dCtx ctx = MaxPool2dCtx.__new__(MaxPool2dCtx)
+    ctx.indices = idx
+    ctx.g = g
+    ctx.t = t
+    return y, ctx
+
+
+def max_pool2d_backward(dy, MaxPool2dCtx ctx not None):
+    """Gradient of max_pool2d_forward: dy (N, C, H_out, W_out) -> dx (N, C, H, W), each dy
+    routed to its window's argmax (summed where windows overlap)."""
+    cdef fnn_pool_geom g = ctx.g
+    cdef int t = ctx.t
+    cdef cnp.ndarray dya = check_dy(dy, t, &g)
+    cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_max_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
+                                   <int32_t *>cnp.PyArray_DATA(ctx.indices), &g)
+        else:
+            fnn_max_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
+                                   <int32_t *>cnp.PyArray_DATA(ctx.indices), &g)
+    return dx
+
+
+# ---------------------------------------------------------------------------------------------
+# average pooling
+
+cdef class AvgPool2dCtx:
+    """What avg_pool2d_backward needs: input_shape (N, C, H, W), kernel_size, stride, padding
+    ((h, w) pairs), count_include_pad and the dtype."""
+    cdef readonly bint count_include_pad
+    cdef fnn_pool_geom g
+    cdef int t
+
+    @property
+    def input_shape(self):
+        return (self.g.n, self.g.c, self.g.h, self.g.w)
+
+    @property
+    def kernel_size(self):
+        return (self.g.kh, self.g.kw)
+
+    @property
+    def stride(self):
+        return (self.g.sh, self.g.sw)
+
+    @property
+    def padding(self):
+        return (self.g.ph, self.g.pw)
+
+    @property
+    def dtype(self):
+        return cnp.PyArray_DescrFromType(self.t)
+
+    def __repr__(self):
+        return (f"AvgPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, "
+                f"count_include_pad={self.count_include_pad})")
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True, ceil_mode=False):
+    """2-D average pooling.
+
+    x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
+    or an (h, w) pair, padding at most half the kernel (padding counts as 0). The divisor is
+    kH*kW when count_include_pad, else the number of real pixels in the window (PyTorch's
+    rule). ceil_mode=True is not supported. Returns ``(y (N, C, H_out, W_out), ctx)``.
+    """
+    cdef fnn_pool_geom g
+    cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef int cip = 1 if count_include_pad else 0
+    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), &g, cip)
+        else:
+            fnn_avg_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), &g, cip)
+    cdef AvgPool2dCtx ctx = AvgPool2dCtx.__new__(AvgPool2dCtx)
+    ctx.count_include_pad = cip
+    ctx.g = g
+    ctx.t = t
+    return y, ctx
+
+
+def avg_pool2d_backward(dy, AvgPool2dCtx ctx not None):
+    """Gradient of avg_pool2d_forward: dy (N, C, H_out, W_out) -> dx (N, C, H, W), each dy
+    spread evenly over its window with the forward's divisor."""
+    cdef fnn_pool_geom g = ctx.g
+    cdef int t = ctx.t
+    cdef int cip = ctx.count_include_pad
+    cdef cnp.ndarray dya = check_dy(dy, t, &g)
+    cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_avg_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya), &g, cip)
+        else:
+            fnn_avg_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya), &g, cip)
+    return dx
+
+
+# ---------------------------------------------------------------------------------------------
+# global average pooling
+
+cdef class GlobalAvgPool2dCtx:
+    """What global_avg_pool2d_backward needs: input_shape (N, C, H, W) and the dtype."""
+    cdef readonly tuple input_shape
+    cdef readonly object dtype
+    cdef int t
+
+    def __repr__(self):
+        return f"GlobalAvgPool2dCtx(input_shape={self.input_shape})"
+
+
+def global_avg_pool2d_forward(x):
+    """Mean over each (H, W) plane, accumulated in double: x (N, C, H, W) float32/float64 ->
+    ``(y (N, C, 1, 1), ctx)``."""
+    float_typenum(x, "x")
+    cdef cnp.ndarray xa = c_array(x)
+    check_ndim(xa, 4, "x", "(N, C, H, W)")
+    cdef int64_t n = xa.shape[0], c = xa.shape[1], h = xa.shape[2], w = xa.shape[3]
+    if h <= 0 or w <= 0:
+        raise ValueError(f"x {shape_str(xa)}: height and width must be positive")
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef cnp.ndarray y = out4(n, c, 1, 1, t)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_global_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n * c, h * w)
+        else:
+            fnn_global_avg_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n * c, h * w)
+    cdef GlobalAvgPool2dCtx ctx = GlobalAvgPool2dCtx.__new__(GlobalAvgPool2dCtx)
+    ctx.input_shape = (n, c, h, w)
+    ctx.dtype = xa.dtype
+    ctx.t = t
+    return y, ctx
+
+
+def global_avg_pool2d_backward(dy, GlobalAvgPool2dCtx ctx not None):
+    """Gradient of global_avg_pool2d_forward: dy (N, C, 1, 1) -> dx (N, C, H, W) = dy / (H*W)."""
+    cdef int t = ctx.t
+    check_same_dtype(t, dy, "dy", "x")
+    cdef cnp.ndarray dya = c_array(dy)
+    cdef int64_t n = ctx.input_shape[0], c = ctx.input_shape[1], h = ctx.input_shape[2], w = ctx.input_shape[3]
+    if dya.ndim != 4 or dya.shape[0] != n or dya.shape[1] != c or dya.shape[2] != 1 or dya.shape[3] != 1:
+        raise ValueError(f"dy must have the forward output's shape ({n}, {c}, 1, 1), got {shape_str(dya)}")
+    cdef cnp.ndarray dx = out4(n, c, h, w, t)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_global_avg_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya), n * c, h * w)
+        else:
+            fnn_global_avg_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya), n * c, h * w)
+    return dx
