@@ -1,0 +1,394 @@
+/* rnn.c: Elman RNN (tanh / relu), LSTM and GRU over a whole sequence, forward and backward.
+ *
+ * Forward: one GEMM projects every time step's input at once, (T*N, D) @ (D, G*H), straight
+ * into the buffer the gates live in; then, per step, one GEMM adds h_{t-1} @ w_hh^T and one
+ * fused pass over the row applies the biases, the activations and the cell update (mathfn.h's
+ * vectorised sigmoid / tanh). The whole time loop runs here, in C.
+ * Backward: per step (in reverse) one fused pass turns dh (and dc) into the gate gradients,
+ * stored for every step, and one GEMM carries them to dh_{t-1}; the weight, input and bias
+ * gradients are then GEMMs / column sums over all steps at once:
+ *     dx = dG @ w_ih,  dw_ih = dG^T @ X,  dw_hh = dG[1:]^T @ H[:-1] + dG[0]^T @ h0.
+ * Threads: the GEMMs split through fnn_gemm; the per-step gate passes split rows (batch) when
+ * the step is large enough to be worth a fork.
+ */
+#ifndef FNN_GENERIC
+#include "fastnn.h"
+#include "mathfn.h"
+FNN_NO_TRAPPING_MATH
+
+/* Gate elements per thread worth forking for in one step's fused pass. */
+#define FNN_RNN_GRAIN 32768
+
+#define FNN_GENERIC "rnn.c"
+#include "dtype.h"
+
+#else  /* generic part, once per dtype */
+
+#define SIGM FNN(fnn_vsigmoid)
+#define TANH FNN(fnn_vtanh)
+
+/* ---- shared helpers ----------------------------------------------------------------------- */
+
+/* db (cols,) = column sums of a (rows, cols) in double; threads own disjoint column blocks. */
+static void FNN(rnn_colsum)(real *db, const real *a, int64_t rows, int64_t cols)
+{
+    int nt = fnn_threads_for(rows * cols, FNN_RNN_GRAIN);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int t = 0, nth = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nth = omp_get_num_threads();
+#endif
+        int64_t j0 = cols * t / nth, j1 = cols * (t + 1) / nth;
+        for (int64_t jb = j0; jb < j1; jb += 64) {      /* 64 double accumulators at a time */
+            int64_t je = jb + 64 < j1 ? jb + 64 : j1;
+            double acc[64] = {0};
+            for (int64_t i = 0; i < rows; i++) {
+                const real *row = a + i * cols;
+                for (int64_t j = jb; j < je; j++)
+                    acc[j - jb] += row[j];
+            }
+            for (int64_t j = jb; j < je; j++)
+                db[j] = (real)acc[j - jb];
+        }
+    }
+}
+
+/* The gradients that are sums over all steps, from the stored gate gradients:
+ * dGi (T*N, GH) the gradient of the input projection, dGh (T*N, GH) of the hidden one. */
+static void FNN(rnn_weight_grads)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh,
+                                  const real *dGi, const real *dGh, const real *x,
+                                  const real *h0, const real *out, const real *w_ih,
+                                  int64_t T, int64_t N, int64_t D, int64_t H, int64_t GH)
+{
+    int64_t TN = T * N;
+    FNN(fnn_gemm)(0, 0, TN, D, GH, 1, dGi, GH, w_ih, D, 0, dx, D);
+    FNN(fnn_gemm)(1, 0, GH, D, TN, 1, dGi, GH, x, D, 0, dw_ih, D);
+    /* dw_hh = sum_t dGh[t]^T h_{t-1}: steps 1.. against out[0 .. T-2] in one GEMM, then h0 */
+    FNN(fnn_gemm)(1, 0, GH, H, (T - 1) * N, 1, dGh + N * GH, GH, out, H, 0, dw_hh, H);
+    FNN(fnn_gemm)(1, 0, GH, H, N, 1, dGh, GH, h0, H, 1, dw_hh, H);
+    if (db_ih)
+        FNN(rnn_colsum)(db_ih, dGi, TN, GH);
+    if (db_hh)
+        FNN(rnn_colsum)(db_hh, dGh, TN, GH);
+}
+
+/* dst (n,) = a + b, with NULL read as zeros */
+static void FNN(rnn_add_or_zero)(real *dst, const real *a, const real *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = (a ? a[i] : (real)0) + (b ? b[i] : (real)0);
+}
+
+/* ---- Elman RNN ---------------------------------------------------------------------------- */
+
+/* row (H,) = act(row + b) */
+FNN_HOT static void FNN(rnn_act_row)(real *restrict row, const real *restrict b, int64_t H, int relu)
+{
+    if (relu) {
+        for (int64_t j = 0; j < H; j++) {
+            real v = row[j] + b[j];
+            row[j] = v > 0 ? v : (real)0;
+        }
+    } else {
+        for (int64_t j = 0; j < H; j++)
+            row[j] = TANH(row[j] + b[j]);
+    }
+}
+
+void FNN(fnn_rnn_fwd)(real *out, real *work, const real *x, const real *h0, const real *w_ih,
+                      const real *w_hh, const real *b_ih, const real *b_hh,
+                      int64_t T, int64_t N, int64_t D, int64_t H, int relu)
+{
+    real *b = work;
+    FNN(rnn_add_or_zero)(b, b_ih, b_hh, H);
+    FNN(fnn_gemm)(0, 1, T * N, H, D, 1, x, D, w_ih, D, 0, out, H);
+    int nt = fnn_threads_for(N * H, FNN_RNN_GRAIN);
+    for (int64_t t = 0; t < T; t++) {
+        real *a = out + t * N * H;
+        const real *hp = t ? a - N * H : h0;
+        FNN(fnn_gemm)(0, 1, N, H, H, 1, hp, H, w_hh, H, 1, a, H);
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++)
+            FNN(rnn_act_row)(a + n * H, b, H, relu);
+    }
+}
+
+/* da (K rows of H) = dh * act'(h) for the K chains, h (H,) the step's output row; and, when
+ * dsum is not NULL, dsum = sum over the K chains of da. */
+FNN_HOT static void FNN(rnn_grad_rows)(real *restrict da, const real *restrict dh,
+                                       const real *restrict h, real *restrict dsum,
+                                       int64_t K, int64_t chain_stride, int64_t H, int relu)
+{
+    for (int64_t k = 0; k < K; k++) {
+        const real *d = dh + k * chain_stride;
+        real *o = da + k * chain_stride;
+        if (relu) {
+            for (int64_t j = 0; j < H; j++)
+                o[j] = h[j] > 0 ? d[j] : (real)0;
+        } else {
+            for (int64_t j = 0; j < H; j++)
+                o[j] = d[j] * (1 - h[j] * h[j]);
+        }
+        if (dsum) {
+            if (k == 0)
+                for (int64_t j = 0; j < H; j++)
+                    dsum[j] = o[j];
+            else
+                for (int64_t j = 0; j < H; j++)
+                    dsum[j] += o[j];
+        }
+    }
+}
+
+void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh,
+                      real *work, const real *dout, const real *dhn, const real *x,
+                      const real *h0, const real *w_ih, const real *w_hh, const real *out,
+                      int64_t T, int64_t N, int64_t D, int64_t H, int relu, int64_t trunc)
+{
+    int64_t NH = N * H;
+    real *dG = work;                       /* (T, N, H) */
+    int nt = fnn_threads_for(NH, FNN_RNN_GRAIN);
+    if (trunc < 0 || trunc >= T - 1) {     /* full BPTT */
+        real *dh = dG + T * NH;            /* (N, H): the error at h_t */
+        FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            real *g = dG + t * NH;
+            const real *h = out + t * NH;
+            #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+            for (int64_t n = 0; n < N; n++)
+                FNN(rnn_grad_rows)(g + n * H, dh + n * H, h + n * H, NULL, 1, 0, H, relu);
+            real *next = t ? dh : dh0;
+            if (t) {
+                if (dout)
+                    memcpy(dh, dout + (t - 1) * NH, (size_t)NH * sizeof(real));
+                else
+                    memset(dh, 0, (size_t)NH * sizeof(real));
+            }
+            FNN(fnn_gemm)(0, 0, N, H, H, 1, g, H, w_hh, H, t ? 1 : 0, next, H);
+        }
+    } else {
+        /* Truncated: K = trunc + 1 chains, chain j carrying the error of the output s with
+         * s % K == j back through its K steps; at step s the chains of outputs s .. s+K-1 are
+         * live (the others are zero), so one GEMM over all K carries them all back a step.
+         * The slot of the chain that has done its K steps is then reused for output s-1. */
+        int64_t K = trunc + 1;
+        real *chains = dG + T * NH;        /* (K, N, H) */
+        real *da = chains + K * NH;        /* (K, N, H) */
+        memset(chains, 0, (size_t)(K * NH) * sizeof(real));
+        FNN(rnn_add_or_zero)(chains + ((T - 1) % K) * NH, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
+        int ntk = fnn_threads_for(K * NH, FNN_RNN_GRAIN);
+        for (int64_t s = T - 1; s >= 0; s--) {
+            real *g = dG + s * NH;
+            const real *h = out + s * NH;
+            #pragma omp parallel for schedule(static) num_threads(ntk) if(ntk > 1)
+            for (int64_t n = 0; n < N; n++)
+                FNN(rnn_grad_rows)(da + n * H, chains + n * H, h + n * H, g + n * H, K, NH, H, relu);
+            FNN(fnn_gemm)(0, 0, K * N, H, H, 1, da, H, w_hh, H, 0, chains, H);
+            if (s > 0) {
+                real *slot = chains + ((s - 1) % K) * NH;
+                if (dout)
+                    memcpy(slot, dout + (s - 1) * NH, (size_t)NH * sizeof(real));
+                else
+                    memset(slot, 0, (size_t)NH * sizeof(real));
+            } else {
+                for (int64_t i = 0; i < NH; i++) {
+                    real acc = 0;
+                    for (int64_t k = 0; k < K; k++)
+                        acc += chains[k * NH + i];
+                    dh0[i] = acc;
+                }
+            }
+        }
+    }
+    FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dG, dG, x, h0, out, w_ih, T, N, D, H, H);
+}
+
+/* ---- LSTM --------------------------------------------------------------------------------- */
+
+/* One row of one step: g (4H,) holds the pre-activations without bias; writes the activated
+ * gates back into g, the new cell state to c and the new hidden state to h. */
+FNN_HOT static void FNN(lstm_fwd_row)(real *restrict g, real *restrict c, real *restrict h,
+                                      const real *restrict c_prev, const real *restrict b, int64_t H)
+{
+    real *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+    const real *bi = b, *bf = b + H, *bg = b + 2 * H, *bo = b + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        real i = SIGM(gi[j] + bi[j]);
+        real f = SIGM(gf[j] + bf[j]);
+        real gv = TANH(gg[j] + bg[j]);
+        real o = SIGM(go[j] + bo[j]);
+        real cv = f * c_prev[j] + i * gv;
+        gi[j] = i;
+        gf[j] = f;
+        gg[j] = gv;
+        go[j] = o;
+        c[j] = cv;
+        h[j] = o * TANH(cv);
+    }
+}
+
+void FNN(fnn_lstm_fwd)(real *out, real *gates, real *c, real *work, const real *x,
+                       const real *h0, const real *c0, const real *w_ih, const real *w_hh,
+                       const real *b_ih, const real *b_hh,
+                       int64_t T, int64_t N, int64_t D, int64_t H)
+{
+    int64_t G = 4 * H, NH = N * H;
+    real *b = work;
+    FNN(rnn_add_or_zero)(b, b_ih, b_hh, G);
+    FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
+    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
+    for (int64_t t = 0; t < T; t++) {
+        real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
+        const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
+        FNN(fnn_gemm)(0, 1, N, G, H, 1, hp, H, w_hh, H, 1, g, G);
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++)
+            FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b, H);
+    }
+}
+
+/* One row of one step's backward: from dh (the error at h_t) and dc (the error at c_t from
+ * step t+1) writes the pre-activation gate gradients dg (4H,) and dc := dc_{t-1}. */
+FNN_HOT static void FNN(lstm_bwd_row)(real *restrict dg, real *restrict dc, const real *restrict dh,
+                                      const real *restrict g, const real *restrict c,
+                                      const real *restrict c_prev, int64_t H)
+{
+    const real *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        real i = gi[j], f = gf[j], gv = gg[j], o = go[j];
+        real tc = TANH(c[j]);
+        real d = dh[j];
+        real dct = dc[j] + d * o * (1 - tc * tc);
+        dg[j] = dct * gv * i * (1 - i);
+        dg[H + j] = dct * c_prev[j] * f * (1 - f);
+        dg[2 * H + j] = dct * i * (1 - gv * gv);
+        dg[3 * H + j] = d * tc * o * (1 - o);
+        dc[j] = dct * f;
+    }
+}
+
+void FNN(fnn_lstm_bwd)(real *dx, real *dh0, real *dc0, real *dw_ih, real *dw_hh, real *db_ih,
+                       real *db_hh, real *work, const real *dout, const real *dhn,
+                       const real *dcn, const real *x, const real *h0, const real *c0,
+                       const real *w_ih, const real *w_hh, const real *out, const real *gates,
+                       const real *c, int64_t T, int64_t N, int64_t D, int64_t H)
+{
+    int64_t G = 4 * H, NH = N * H;
+    real *dG = work;                       /* (T, N, 4H) */
+    real *dh = dG + T * N * G, *dc = dh + NH;
+    FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
+    FNN(rnn_add_or_zero)(dc, dcn, NULL, NH);
+    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
+    for (int64_t t = T - 1; t >= 0; t--) {
+        real *dg = dG + t * N * G;
+        const real *g = gates + t * N * G, *ct = c + t * NH, *cp = t ? ct - NH : c0;
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++)
+            FNN(lstm_bwd_row)(dg + n * G, dc + n * H, dh + n * H, g + n * G, ct + n * H, cp + n * H, H);
+        if (t) {
+            if (dout)
+                memcpy(dh, dout + (t - 1) * NH, (size_t)NH * sizeof(real));
+            else
+                memset(dh, 0, (size_t)NH * sizeof(real));
+        }
+        FNN(fnn_gemm)(0, 0, N, H, G, 1, dg, G, w_hh, H, t ? 1 : 0, t ? dh : dh0, H);
+    }
+    memcpy(dc0, dc, (size_t)NH * sizeof(real));
+    FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dG, dG, x, h0, out, w_ih, T, N, D, H, G);
+}
+
+/* ---- GRU ---------------------------------------------------------------------------------- */
+
+/* One row of one step: gx (3H,) the input projection without bias (overwritten with the
+ * activated r, z, n), hg (3H,) = h_{t-1} w_hh^T without bias; writes hn and h. */
+FNN_HOT static void FNN(gru_fwd_row)(real *restrict gx, real *restrict hn, real *restrict h,
+                                     const real *restrict hg, const real *restrict h_prev,
+                                     const real *restrict bi, const real *restrict bh, int64_t H)
+{
+    for (int64_t j = 0; j < H; j++) {
+        real r = SIGM(gx[j] + bi[j] + hg[j] + bh[j]);
+        real z = SIGM(gx[H + j] + bi[H + j] + hg[H + j] + bh[H + j]);
+        real hnv = hg[2 * H + j] + bh[2 * H + j];
+        real n = TANH(gx[2 * H + j] + bi[2 * H + j] + r * hnv);
+        gx[j] = r;
+        gx[H + j] = z;
+        gx[2 * H + j] = n;
+        hn[j] = hnv;
+        h[j] = (1 - z) * n + z * h_prev[j];
+    }
+}
+
+void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *x,
+                      const real *h0, const real *w_ih, const real *w_hh, const real *b_ih,
+                      const real *b_hh, int64_t T, int64_t N, int64_t D, int64_t H)
+{
+    int64_t G = 3 * H, NH = N * H;
+    real *hg = work, *bi = hg + N * G, *bh = bi + G;
+    FNN(rnn_add_or_zero)(bi, b_ih, NULL, G);
+    FNN(rnn_add_or_zero)(bh, b_hh, NULL, G);
+    FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
+    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
+    for (int64_t t = 0; t < T; t++) {
+        real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
+        const real *hp = t ? ht - NH : h0;
+        FNN(fnn_gemm)(0, 1, N, G, H, 1, hp, H, w_hh, H, 0, hg, G);
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++)
+            FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G, hp + n * H, bi, bh, H);
+    }
+}
+
+/* One row of one step's backward: dh (H,) the error at h_t; writes dgi, dgh (3H,) the
+ * gradients of the input and hidden projections, and dh_direct = dh * z + add (add may be
+ * NULL), the part of dh_{t-1} that does not go through w_hh. dh_direct may alias dh. */
+FNN_HOT static void FNN(gru_bwd_row)(real *restrict dgi, real *restrict dgh, real *dh_direct,
+                                     const real *dh, const real *restrict add,
+                                     const real *restrict g, const real *restrict hn,
+                                     const real *restrict h_prev, int64_t H)
+{
+    for (int64_t j = 0; j < H; j++) {
+        real r = g[j], z = g[H + j], n = g[2 * H + j];
+        real d = dh[j];
+        real dn = d * (1 - z) * (1 - n * n);
+        real dr = dn * hn[j] * r * (1 - r);
+        real dz = d * (h_prev[j] - n) * z * (1 - z);
+        dgi[j] = dr;
+        dgi[H + j] = dz;
+        dgi[2 * H + j] = dn;
+        dgh[j] = dr;
+        dgh[H + j] = dz;
+        dgh[2 * H + j] = dn * r;
+        dh_direct[j] = d * z + (add ? add[j] : (real)0);
+    }
+}
+
+void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh,
+                      real *work, const real *dout, const real *dhn, const real *x,
+                      const real *h0, const real *w_ih, const real *w_hh, const real *out,
+                      const real *gates, const real *hn, int64_t T, int64_t N, int64_t D, int64_t H)
+{
+    int64_t G = 3 * H, NH = N * H;
+    real *dGi = work, *dGh = dGi + T * N * G, *dh = dGh + T * N * G;
+    FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
+    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
+    for (int64_t t = T - 1; t >= 0; t--) {
+        real *dgi = dGi + t * N * G, *dgh = dGh + t * N * G;
+        const real *g = gates + t * N * G, *hnt = hn + t * NH;
+        const real *hp = t ? out + (t - 1) * NH : h0;
+        const real *add = (t && dout) ? dout + (t - 1) * NH : NULL;
+        real *next = t ? dh : dh0;
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++)
+            FNN(gru_bwd_row)(dgi + n * G, dgh + n * G, next + n * H, dh + n * H,
+                             add ? add + n * H : NULL, g + n * G, hnt + n * H, hp + n * H, H);
+        FNN(fnn_gemm)(0, 0, N, H, G, 1, dgh, G, w_hh, H, 1, next, H);
+    }
+    FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dGi, dGh, x, h0, out, w_ih, T, N, D, H, G);
+}
+
+#undef SIGM
+#undef TANH
+
+#endif
