@@ -20,5 +20,6 @@ enum { FNN_ACT_NONE = 0, FNN_ACT_RELU = 1, FNN_ACT_SIGMOID = 2, FNN_ACT_TANH = 3
 #include "activation.h"
 #include "softmax.h"
 #include "rnn.h"
+#include "embedding.h"
 
 #endif
