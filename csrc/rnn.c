@@ -16,8 +16,10 @@
 #include "mathfn.h"
 FNN_NO_TRAPPING_MATH
 
-/* Gate elements per thread worth forking for in one step's fused pass. */
+/* Elements per thread worth forking for in the column sums of the bias gradients. */
 #define FNN_RNN_GRAIN 32768
+/* Multiply-adds per thread and step worth splitting the time loop for (a barrier per step). */
+#define FNN_RNN_STEP_GRAIN 65536
 
 #define FNN_GENERIC "rnn.c"
 #include "dtype.h"
@@ -81,18 +83,77 @@ static void FNN(rnn_add_or_zero)(real *dst, const real *a, const real *b, int64_
         dst[i] = (a ? a[i] : (real)0) + (b ? b[i] : (real)0);
 }
 
+/* ---- the time loop: one parallel region, each thread owning a block of hidden units ----------
+ *
+ * Step t needs all of h_{t-1} (forward) or all of dG_{t+1} (backward), but unit j's gates need
+ * only column block j of each gate's GEMM output. So each thread computes, for its own units
+ * [j0, j1), the G column blocks of the step's GEMM (serial BLAS calls) and runs the fused gate
+ * pass on them; a barrier per step then makes its part of h_t (dG_t) visible to all. One barrier
+ * per step, no fork per step, and the gate pass is split too. */
+
+/* Units per thread are multiples of this (a float32 AVX2 vector). */
+#define FNN_RNN_UNIT_ALIGN 8
+
+/* Threads for the time loop: each must get >= FNN_RNN_STEP_GRAIN multiply-adds per step and at
+ * least one aligned block of units. */
+static int FNN(rnn_loop_threads)(int64_t N, int64_t G, int64_t H)
+{
+    int nt = fnn_threads_for(N * G * H * H, FNN_RNN_STEP_GRAIN);
+    int64_t blocks = (H + FNN_RNN_UNIT_ALIGN - 1) / FNN_RNN_UNIT_ALIGN;
+    return nt > blocks ? (int)blocks : nt;
+}
+
+/* This thread's units [j0, j1) (call inside the region). */
+static void FNN(rnn_my_units)(int64_t H, int64_t *j0, int64_t *j1)
+{
+    int t = 0, nth = 1;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+    nth = omp_get_num_threads();
+#endif
+    int64_t blocks = (H + FNN_RNN_UNIT_ALIGN - 1) / FNN_RNN_UNIT_ALIGN;
+    int64_t a = blocks * t / nth * FNN_RNN_UNIT_ALIGN, b = blocks * (t + 1) / nth * FNN_RNN_UNIT_ALIGN;
+    *j0 = a < H ? a : H;
+    *j1 = b < H ? b : H;
+}
+
+/* c[:, q*H + j0 .. q*H + j1) (+)= a (N, K) @ w[q*H + j0 .. q*H + j1, :]^T for the G gates q:
+ * the forward's per-step product for one block of units. ldc = G*H. */
+static void FNN(rnn_gates_gemm)(real *c, const real *a, const real *w, int64_t N, int64_t G,
+                                int64_t H, int64_t j0, int64_t j1, real beta)
+{
+    for (int64_t q = 0; q < G; q++)
+        FNN(fnn_gemm_serial)(0, 1, N, j1 - j0, H, 1, a, H, w + (q * H + j0) * H, H, beta,
+                             c + q * H + j0, G * H);
+}
+
+/* dh[:, j0..j1) = add[:, j0..j1) (or 0 when add is NULL), then += dg (N, GH) @ w[:, j0..j1):
+ * the backward's per-step product for one block of units (w (GH, H), not transposed). */
+static void FNN(rnn_dh_gemm)(real *dh, const real *add, const real *dg, const real *w,
+                             int64_t N, int64_t GH, int64_t H, int64_t j0, int64_t j1)
+{
+    for (int64_t n = 0; n < N; n++) {
+        if (add)
+            memcpy(dh + n * H + j0, add + n * H + j0, (size_t)(j1 - j0) * sizeof(real));
+        else
+            memset(dh + n * H + j0, 0, (size_t)(j1 - j0) * sizeof(real));
+    }
+    FNN(fnn_gemm_serial)(0, 0, N, j1 - j0, GH, 1, dg, GH, w + j0, H, 1, dh + j0, H);
+}
+
 /* ---- Elman RNN ---------------------------------------------------------------------------- */
 
-/* row (H,) = act(row + b) */
-FNN_HOT static void FNN(rnn_act_row)(real *restrict row, const real *restrict b, int64_t H, int relu)
+/* row[j0..j1) = act(row + b) */
+FNN_HOT static void FNN(rnn_act_row)(real *restrict row, const real *restrict b, int64_t j0,
+                                     int64_t j1, int relu)
 {
     if (relu) {
-        for (int64_t j = 0; j < H; j++) {
+        for (int64_t j = j0; j < j1; j++) {
             real v = row[j] + b[j];
             row[j] = v > 0 ? v : (real)0;
         }
     } else {
-        for (int64_t j = 0; j < H; j++)
+        for (int64_t j = j0; j < j1; j++)
             row[j] = TANH(row[j] + b[j]);
     }
 }
@@ -101,42 +162,50 @@ void FNN(fnn_rnn_fwd)(real *out, real *work, const real *x, const real *h0, cons
                       const real *w_hh, const real *b_ih, const real *b_hh,
                       int64_t T, int64_t N, int64_t D, int64_t H, int relu)
 {
+    int64_t NH = N * H;
     real *b = work;
     FNN(rnn_add_or_zero)(b, b_ih, b_hh, H);
     FNN(fnn_gemm)(0, 1, T * N, H, D, 1, x, D, w_ih, D, 0, out, H);
-    int nt = fnn_threads_for(N * H, FNN_RNN_GRAIN);
-    for (int64_t t = 0; t < T; t++) {
-        real *a = out + t * N * H;
-        const real *hp = t ? a - N * H : h0;
-        FNN(fnn_gemm)(0, 1, N, H, H, 1, hp, H, w_hh, H, 1, a, H);
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t n = 0; n < N; n++)
-            FNN(rnn_act_row)(a + n * H, b, H, relu);
+    int nt = FNN(rnn_loop_threads)(N, 1, H);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        FNN(rnn_my_units)(H, &j0, &j1);
+        for (int64_t t = 0; t < T; t++) {
+            real *a = out + t * NH;
+            if (j1 > j0) {
+                FNN(rnn_gates_gemm)(a, t ? a - NH : h0, w_hh, N, 1, H, j0, j1, 1);
+                for (int64_t n = 0; n < N; n++)
+                    FNN(rnn_act_row)(a + n * H, b, j0, j1, relu);
+            }
+            #pragma omp barrier
+        }
     }
 }
 
-/* da (K rows of H) = dh * act'(h) for the K chains, h (H,) the step's output row; and, when
- * dsum is not NULL, dsum = sum over the K chains of da. */
+/* da (K chains, stride chain_stride) = dh * act'(h) on units [j0, j1) of one row, h the step's
+ * output row; and, when dsum is not NULL, dsum = the sum of da over the K chains. */
 FNN_HOT static void FNN(rnn_grad_rows)(real *restrict da, const real *restrict dh,
                                        const real *restrict h, real *restrict dsum,
-                                       int64_t K, int64_t chain_stride, int64_t H, int relu)
+                                       int64_t K, int64_t chain_stride, int64_t j0, int64_t j1,
+                                       int relu)
 {
     for (int64_t k = 0; k < K; k++) {
         const real *d = dh + k * chain_stride;
         real *o = da + k * chain_stride;
         if (relu) {
-            for (int64_t j = 0; j < H; j++)
+            for (int64_t j = j0; j < j1; j++)
                 o[j] = h[j] > 0 ? d[j] : (real)0;
         } else {
-            for (int64_t j = 0; j < H; j++)
+            for (int64_t j = j0; j < j1; j++)
                 o[j] = d[j] * (1 - h[j] * h[j]);
         }
         if (dsum) {
             if (k == 0)
-                for (int64_t j = 0; j < H; j++)
+                for (int64_t j = j0; j < j1; j++)
                     dsum[j] = o[j];
             else
-                for (int64_t j = 0; j < H; j++)
+                for (int64_t j = j0; j < j1; j++)
                     dsum[j] += o[j];
         }
     }
@@ -149,24 +218,24 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
 {
     int64_t NH = N * H;
     real *dG = work;                       /* (T, N, H) */
-    int nt = fnn_threads_for(NH, FNN_RNN_GRAIN);
     if (trunc < 0 || trunc >= T - 1) {     /* full BPTT */
         real *dh = dG + T * NH;            /* (N, H): the error at h_t */
         FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
-        for (int64_t t = T - 1; t >= 0; t--) {
-            real *g = dG + t * NH;
-            const real *h = out + t * NH;
-            #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-            for (int64_t n = 0; n < N; n++)
-                FNN(rnn_grad_rows)(g + n * H, dh + n * H, h + n * H, NULL, 1, 0, H, relu);
-            real *next = t ? dh : dh0;
-            if (t) {
-                if (dout)
-                    memcpy(dh, dout + (t - 1) * NH, (size_t)NH * sizeof(real));
-                else
-                    memset(dh, 0, (size_t)NH * sizeof(real));
+        int nt = FNN(rnn_loop_threads)(N, 1, H);
+        #pragma omp parallel num_threads(nt) if(nt > 1)
+        {
+            int64_t j0, j1;
+            FNN(rnn_my_units)(H, &j0, &j1);
+            for (int64_t t = T - 1; t >= 0; t--) {
+                real *g = dG + t * NH;
+                const real *h = out + t * NH;
+                for (int64_t n = 0; n < N; n++)
+                    FNN(rnn_grad_rows)(g + n * H, dh + n * H, h + n * H, NULL, 1, 0, j0, j1, relu);
+                #pragma omp barrier
+                if (j1 > j0)
+                    FNN(rnn_dh_gemm)(t ? dh : dh0, (t && dout) ? dout + (t - 1) * NH : NULL, g,
+                                     w_hh, N, H, H, j0, j1);
             }
-            FNN(fnn_gemm)(0, 0, N, H, H, 1, g, H, w_hh, H, t ? 1 : 0, next, H);
         }
     } else {
         /* Truncated: K = trunc + 1 chains, chain j carrying the error of the output s with
@@ -178,26 +247,42 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
         real *da = chains + K * NH;        /* (K, N, H) */
         memset(chains, 0, (size_t)(K * NH) * sizeof(real));
         FNN(rnn_add_or_zero)(chains + ((T - 1) % K) * NH, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
-        int ntk = fnn_threads_for(K * NH, FNN_RNN_GRAIN);
-        for (int64_t s = T - 1; s >= 0; s--) {
-            real *g = dG + s * NH;
-            const real *h = out + s * NH;
-            #pragma omp parallel for schedule(static) num_threads(ntk) if(ntk > 1)
-            for (int64_t n = 0; n < N; n++)
-                FNN(rnn_grad_rows)(da + n * H, chains + n * H, h + n * H, g + n * H, K, NH, H, relu);
-            FNN(fnn_gemm)(0, 0, K * N, H, H, 1, da, H, w_hh, H, 0, chains, H);
-            if (s > 0) {
-                real *slot = chains + ((s - 1) % K) * NH;
-                if (dout)
-                    memcpy(slot, dout + (s - 1) * NH, (size_t)NH * sizeof(real));
-                else
-                    memset(slot, 0, (size_t)NH * sizeof(real));
-            } else {
-                for (int64_t i = 0; i < NH; i++) {
-                    real acc = 0;
-                    for (int64_t k = 0; k < K; k++)
-                        acc += chains[k * NH + i];
-                    dh0[i] = acc;
+        int nt = FNN(rnn_loop_threads)(K * N, 1, H);
+        #pragma omp parallel num_threads(nt) if(nt > 1)
+        {
+            int64_t j0, j1;
+            FNN(rnn_my_units)(H, &j0, &j1);
+            for (int64_t s = T - 1; s >= 0; s--) {
+                real *g = dG + s * NH;
+                const real *h = out + s * NH;
+                for (int64_t n = 0; n < N; n++)
+                    FNN(rnn_grad_rows)(da + n * H, chains + n * H, h + n * H, g + n * H, K, NH,
+                                       j0, j1, relu);
+                #pragma omp barrier
+                if (j1 > j0) {
+                    FNN(rnn_dh_gemm)(chains, NULL, da, w_hh, K * N, H, H, j0, j1);
+                }
+                /* da is rewritten by the next step: every thread must be done reading it */
+                #pragma omp barrier
+                if (j1 > j0) {
+                    if (s > 0) {
+                        real *slot = chains + ((s - 1) % K) * NH;
+                        for (int64_t n = 0; n < N; n++) {
+                            if (dout)
+                                memcpy(slot + n * H + j0, dout + (s - 1) * NH + n * H + j0,
+                                       (size_t)(j1 - j0) * sizeof(real));
+                            else
+                                memset(slot + n * H + j0, 0, (size_t)(j1 - j0) * sizeof(real));
+                        }
+                    } else {
+                        for (int64_t n = 0; n < N; n++)
+                            for (int64_t j = j0; j < j1; j++) {
+                                real acc = 0;
+                                for (int64_t k = 0; k < K; k++)
+                                    acc += chains[k * NH + n * H + j];
+                                dh0[n * H + j] = acc;
+                            }
+                    }
                 }
             }
         }
@@ -207,14 +292,15 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
 
 /* ---- LSTM --------------------------------------------------------------------------------- */
 
-/* One row of one step: g (4H,) holds the pre-activations without bias; writes the activated
- * gates back into g, the new cell state to c and the new hidden state to h. */
+/* Units [j0, j1) of one row of one step: g (4H,) holds the pre-activations without bias;
+ * writes the activated gates back into g, the new cell state to c and hidden state to h. */
 FNN_HOT static void FNN(lstm_fwd_row)(real *restrict g, real *restrict c, real *restrict h,
-                                      const real *restrict c_prev, const real *restrict b, int64_t H)
+                                      const real *restrict c_prev, const real *restrict b,
+                                      int64_t H, int64_t j0, int64_t j1)
 {
     real *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
     const real *bi = b, *bf = b + H, *bg = b + 2 * H, *bo = b + 3 * H;
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         real i = SIGM(gi[j] + bi[j]);
         real f = SIGM(gf[j] + bf[j]);
         real gv = TANH(gg[j] + bg[j]);
@@ -238,25 +324,33 @@ void FNN(fnn_lstm_fwd)(real *out, real *gates, real *c, real *work, const real *
     real *b = work;
     FNN(rnn_add_or_zero)(b, b_ih, b_hh, G);
     FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
-    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
-    for (int64_t t = 0; t < T; t++) {
-        real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
-        const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
-        FNN(fnn_gemm)(0, 1, N, G, H, 1, hp, H, w_hh, H, 1, g, G);
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t n = 0; n < N; n++)
-            FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b, H);
+    int nt = FNN(rnn_loop_threads)(N, 4, H);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        FNN(rnn_my_units)(H, &j0, &j1);
+        for (int64_t t = 0; t < T; t++) {
+            real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
+            const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
+            if (j1 > j0) {
+                FNN(rnn_gates_gemm)(g, hp, w_hh, N, 4, H, j0, j1, 1);
+                for (int64_t n = 0; n < N; n++)
+                    FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b, H, j0, j1);
+            }
+            #pragma omp barrier
+        }
     }
 }
 
-/* One row of one step's backward: from dh (the error at h_t) and dc (the error at c_t from
- * step t+1) writes the pre-activation gate gradients dg (4H,) and dc := dc_{t-1}. */
+/* Units [j0, j1) of one row of one step's backward: from dh (the error at h_t) and dc (the
+ * error at c_t from step t+1) writes the pre-activation gate gradients dg (4H,) and
+ * dc := dc_{t-1}. */
 FNN_HOT static void FNN(lstm_bwd_row)(real *restrict dg, real *restrict dc, const real *restrict dh,
                                       const real *restrict g, const real *restrict c,
-                                      const real *restrict c_prev, int64_t H)
+                                      const real *restrict c_prev, int64_t H, int64_t j0, int64_t j1)
 {
     const real *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         real i = gi[j], f = gf[j], gv = gg[j], o = go[j];
         real tc = TANH(c[j]);
         real d = dh[j];
@@ -280,20 +374,22 @@ void FNN(fnn_lstm_bwd)(real *dx, real *dh0, real *dc0, real *dw_ih, real *dw_hh,
     real *dh = dG + T * N * G, *dc = dh + NH;
     FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
     FNN(rnn_add_or_zero)(dc, dcn, NULL, NH);
-    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
-    for (int64_t t = T - 1; t >= 0; t--) {
-        real *dg = dG + t * N * G;
-        const real *g = gates + t * N * G, *ct = c + t * NH, *cp = t ? ct - NH : c0;
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t n = 0; n < N; n++)
-            FNN(lstm_bwd_row)(dg + n * G, dc + n * H, dh + n * H, g + n * G, ct + n * H, cp + n * H, H);
-        if (t) {
-            if (dout)
-                memcpy(dh, dout + (t - 1) * NH, (size_t)NH * sizeof(real));
-            else
-                memset(dh, 0, (size_t)NH * sizeof(real));
+    int nt = FNN(rnn_loop_threads)(N, 4, H);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        FNN(rnn_my_units)(H, &j0, &j1);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            real *dg = dG + t * N * G;
+            const real *g = gates + t * N * G, *ct = c + t * NH, *cp = t ? ct - NH : c0;
+            for (int64_t n = 0; n < N; n++)
+                FNN(lstm_bwd_row)(dg + n * G, dc + n * H, dh + n * H, g + n * G, ct + n * H,
+                                  cp + n * H, H, j0, j1);
+            #pragma omp barrier
+            if (j1 > j0)
+                FNN(rnn_dh_gemm)(t ? dh : dh0, (t && dout) ? dout + (t - 1) * NH : NULL, dg,
+                                 w_hh, N, G, H, j0, j1);
         }
-        FNN(fnn_gemm)(0, 0, N, H, G, 1, dg, G, w_hh, H, t ? 1 : 0, t ? dh : dh0, H);
     }
     memcpy(dc0, dc, (size_t)NH * sizeof(real));
     FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dG, dG, x, h0, out, w_ih, T, N, D, H, G);
@@ -301,13 +397,15 @@ void FNN(fnn_lstm_bwd)(real *dx, real *dh0, real *dc0, real *dw_ih, real *dw_hh,
 
 /* ---- GRU ---------------------------------------------------------------------------------- */
 
-/* One row of one step: gx (3H,) the input projection without bias (overwritten with the
- * activated r, z, n), hg (3H,) = h_{t-1} w_hh^T without bias; writes hn and h. */
+/* Units [j0, j1) of one row of one step: gx (3H,) the input projection without bias
+ * (overwritten with the activated r, z, n), hg (3H,) = h_{t-1} w_hh^T without bias; writes hn
+ * and h. */
 FNN_HOT static void FNN(gru_fwd_row)(real *restrict gx, real *restrict hn, real *restrict h,
                                      const real *restrict hg, const real *restrict h_prev,
-                                     const real *restrict bi, const real *restrict bh, int64_t H)
+                                     const real *restrict bi, const real *restrict bh,
+                                     int64_t H, int64_t j0, int64_t j1)
 {
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         real r = SIGM(gx[j] + bi[j] + hg[j] + bh[j]);
         real z = SIGM(gx[H + j] + bi[H + j] + hg[H + j] + bh[H + j]);
         real hnv = hg[2 * H + j] + bh[2 * H + j];
@@ -329,26 +427,34 @@ void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *
     FNN(rnn_add_or_zero)(bi, b_ih, NULL, G);
     FNN(rnn_add_or_zero)(bh, b_hh, NULL, G);
     FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
-    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
-    for (int64_t t = 0; t < T; t++) {
-        real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
-        const real *hp = t ? ht - NH : h0;
-        FNN(fnn_gemm)(0, 1, N, G, H, 1, hp, H, w_hh, H, 0, hg, G);
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t n = 0; n < N; n++)
-            FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G, hp + n * H, bi, bh, H);
+    int nt = FNN(rnn_loop_threads)(N, 3, H);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        FNN(rnn_my_units)(H, &j0, &j1);
+        for (int64_t t = 0; t < T; t++) {
+            real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
+            const real *hp = t ? ht - NH : h0;
+            if (j1 > j0) {
+                FNN(rnn_gates_gemm)(hg, hp, w_hh, N, 3, H, j0, j1, 0);
+                for (int64_t n = 0; n < N; n++)
+                    FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G, hp + n * H,
+                                     bi, bh, H, j0, j1);
+            }
+            #pragma omp barrier
+        }
     }
 }
 
-/* One row of one step's backward: dh (H,) the error at h_t; writes dgi, dgh (3H,) the
- * gradients of the input and hidden projections, and dh_direct = dh * z + add (add may be
- * NULL), the part of dh_{t-1} that does not go through w_hh. dh_direct may alias dh. */
+/* Units [j0, j1) of one row of one step's backward: dh (H,) the error at h_t; writes dgi, dgh
+ * (3H,) the gradients of the input and hidden projections, and dh_direct = dh * z + add (add
+ * may be NULL), the part of dh_{t-1} that does not go through w_hh. dh_direct may alias dh. */
 FNN_HOT static void FNN(gru_bwd_row)(real *restrict dgi, real *restrict dgh, real *dh_direct,
                                      const real *dh, const real *restrict add,
                                      const real *restrict g, const real *restrict hn,
-                                     const real *restrict h_prev, int64_t H)
+                                     const real *restrict h_prev, int64_t H, int64_t j0, int64_t j1)
 {
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         real r = g[j], z = g[H + j], n = g[2 * H + j];
         real d = dh[j];
         real dn = d * (1 - z) * (1 - n * n);
@@ -372,18 +478,25 @@ void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
     int64_t G = 3 * H, NH = N * H;
     real *dGi = work, *dGh = dGi + T * N * G, *dh = dGh + T * N * G;
     FNN(rnn_add_or_zero)(dh, dout ? dout + (T - 1) * NH : NULL, dhn, NH);
-    int nt = fnn_threads_for(N * G, FNN_RNN_GRAIN);
-    for (int64_t t = T - 1; t >= 0; t--) {
-        real *dgi = dGi + t * N * G, *dgh = dGh + t * N * G;
-        const real *g = gates + t * N * G, *hnt = hn + t * NH;
-        const real *hp = t ? out + (t - 1) * NH : h0;
-        const real *add = (t && dout) ? dout + (t - 1) * NH : NULL;
-        real *next = t ? dh : dh0;
-        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-        for (int64_t n = 0; n < N; n++)
-            FNN(gru_bwd_row)(dgi + n * G, dgh + n * G, next + n * H, dh + n * H,
-                             add ? add + n * H : NULL, g + n * G, hnt + n * H, hp + n * H, H);
-        FNN(fnn_gemm)(0, 0, N, H, G, 1, dgh, G, w_hh, H, 1, next, H);
+    int nt = FNN(rnn_loop_threads)(N, 3, H);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        FNN(rnn_my_units)(H, &j0, &j1);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            real *dgi = dGi + t * N * G, *dgh = dGh + t * N * G;
+            const real *g = gates + t * N * G, *hnt = hn + t * NH;
+            const real *hp = t ? out + (t - 1) * NH : h0;
+            const real *add = (t && dout) ? dout + (t - 1) * NH : NULL;
+            real *next = t ? dh : dh0;
+            for (int64_t n = 0; n < N; n++)
+                FNN(gru_bwd_row)(dgi + n * G, dgh + n * G, next + n * H, dh + n * H,
+                                 add ? add + n * H : NULL, g + n * G, hnt + n * H, hp + n * H,
+                                 H, j0, j1);
+            #pragma omp barrier
+            if (j1 > j0)
+                FNN(fnn_gemm_serial)(0, 0, N, j1 - j0, G, 1, dgh, G, w_hh + j0, H, 1, next + j0, H);
+        }
     }
     FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dGi, dGh, x, h0, out, w_ih, T, N, D, H, G);
 }

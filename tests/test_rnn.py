@@ -240,6 +240,25 @@ def test_truncated_parity_compiled_reference(rng, dtype):
             assert_close(g, gr, dtype, approx=True)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_parity_threaded_sizes(rng, dtype, kind):
+    """Large enough per step that the time loop splits hidden units across threads."""
+    args = make_args(rng, kind, 5, 32, 8, 72, dtype)
+    out, st, ctx = forward(F, kind, *args)
+    outr, str_, ctxr = forward(R, kind, *args)
+    assert_close(out, outr, dtype, "out", approx=True)
+    dout = make(rng, out.shape, dtype)
+    dstate = [make(rng, s.shape, dtype) for s in st]
+    for got, want, name in zip(backward(F, kind, dout, ctx, dstate), backward(R, kind, dout, ctxr, dstate),
+                               NAMES[kind]):
+        assert_close(got, want, dtype, name, approx=True)
+    if kind.startswith("rnn"):
+        for k in (0, 2):
+            for got, want in zip(F.rnn_backward(dout, ctx, dstate[0], truncate=k),
+                                 R.rnn_backward(dout, ctxr, dstate[0], truncate=k)):
+                assert_close(got, want, dtype, approx=True)
+
+
 # ---- PyTorch -------------------------------------------------------------------------------------
 
 @needs_torch
