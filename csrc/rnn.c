@@ -72,7 +72,9 @@ static void FNN(rnn_weight_grads)(real *dx, real *dw_ih, real *dw_hh, real *db_i
     FNN(fnn_gemm)(1, 0, GH, H, N, 1, dGh, GH, h0, H, 1, dw_hh, H);
     if (db_ih)
         FNN(rnn_colsum)(db_ih, dGi, TN, GH);
-    if (db_hh)
+    if (db_hh && db_ih && dGh == dGi)      /* RNN, LSTM: both biases get the same gradient */
+        memcpy(db_hh, db_ih, (size_t)GH * sizeof(real));
+    else if (db_hh)
         FNN(rnn_colsum)(db_hh, dGh, TN, GH);
 }
 
@@ -125,6 +127,16 @@ static void FNN(rnn_gates_gemm)(real *c, const real *a, const real *w, int64_t N
     for (int64_t q = 0; q < G; q++)
         FNN(fnn_gemm_serial)(0, 1, N, j1 - j0, H, 1, a, H, w + (q * H + j0) * H, H, beta,
                              c + q * H + j0, G * H);
+}
+
+/* The rows of w (G*H, H) that units [j0, j1) need, gate by gate, copied contiguously to
+ * wp + G*j0*H: row G*j0 + q*(j1-j0) + (j-j0) of wp is row q*H + j of w. Then one GEMM per step,
+ * s[:, G*j0 ..) = h (N, H) @ that block^T, gives all G gates of the block (h packed once). */
+static void FNN(rnn_pack_rows)(real *wp, const real *w, int64_t G, int64_t H, int64_t j0, int64_t j1)
+{
+    int64_t wd = j1 - j0;
+    for (int64_t q = 0; q < G; q++)
+        memcpy(wp + (G * j0 + q * wd) * H, w + (q * H + j0) * H, (size_t)(wd * H) * sizeof(real));
 }
 
 /* dh[:, j0..j1) = add[:, j0..j1) (or 0 when add is NULL), then += dg (N, GH) @ w[:, j0..j1):
@@ -292,19 +304,22 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
 
 /* ---- LSTM --------------------------------------------------------------------------------- */
 
-/* Units [j0, j1) of one row of one step: g (4H,) holds the pre-activations without bias;
- * writes the activated gates back into g, the new cell state to c and hidden state to h. */
+/* Units [j0, j1) of one row of one step: g (4H,) holds the input projection, s (4*(j1-j0),)
+ * the block's recurrent product gate by gate (rnn_pack_rows); writes the activated gates back
+ * into g, the new cell state to c and hidden state to h. */
 FNN_HOT static void FNN(lstm_fwd_row)(real *restrict g, real *restrict c, real *restrict h,
                                       const real *restrict c_prev, const real *restrict b,
-                                      int64_t H, int64_t j0, int64_t j1)
+                                      const real *restrict s, int64_t H, int64_t j0, int64_t j1)
 {
     real *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
     const real *bi = b, *bf = b + H, *bg = b + 2 * H, *bo = b + 3 * H;
+    int64_t wd = j1 - j0;
+    const real *si = s - j0, *sf = si + wd, *sg = sf + wd, *so = sg + wd;
     for (int64_t j = j0; j < j1; j++) {
-        real i = SIGM(gi[j] + bi[j]);
-        real f = SIGM(gf[j] + bf[j]);
-        real gv = TANH(gg[j] + bg[j]);
-        real o = SIGM(go[j] + bo[j]);
+        real i = SIGM(gi[j] + si[j] + bi[j]);
+        real f = SIGM(gf[j] + sf[j] + bf[j]);
+        real gv = TANH(gg[j] + sg[j] + bg[j]);
+        real o = SIGM(go[j] + so[j] + bo[j]);
         real cv = f * c_prev[j] + i * gv;
         gi[j] = i;
         gf[j] = f;
@@ -324,18 +339,22 @@ void FNN(fnn_lstm_fwd)(real *out, real *gates, real *c, real *work, const real *
     real *b = work;
     FNN(rnn_add_or_zero)(b, b_ih, b_hh, G);
     FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
+    real *wp = b + G, *sbuf = wp + G * H;  /* packed w_hh (4H, H), recurrent products (N, 4H) */
     int nt = FNN(rnn_loop_threads)(N, 4, H);
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
         FNN(rnn_my_units)(H, &j0, &j1);
+        FNN(rnn_pack_rows)(wp, w_hh, 4, H, j0, j1);     /* only this thread reads its rows */
         for (int64_t t = 0; t < T; t++) {
             real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
             const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
             if (j1 > j0) {
-                FNN(rnn_gates_gemm)(g, hp, w_hh, N, 4, H, j0, j1, 1);
+                FNN(fnn_gemm_serial)(0, 1, N, 4 * (j1 - j0), H, 1, hp, H, wp + 4 * j0 * H, H, 0,
+                                     sbuf + 4 * j0, G);
                 for (int64_t n = 0; n < N; n++)
-                    FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b, H, j0, j1);
+                    FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b,
+                                      sbuf + n * G + 4 * j0, H, j0, j1);
             }
             #pragma omp barrier
         }
@@ -398,17 +417,19 @@ void FNN(fnn_lstm_bwd)(real *dx, real *dh0, real *dc0, real *dw_ih, real *dw_hh,
 /* ---- GRU ---------------------------------------------------------------------------------- */
 
 /* Units [j0, j1) of one row of one step: gx (3H,) the input projection without bias
- * (overwritten with the activated r, z, n), hg (3H,) = h_{t-1} w_hh^T without bias; writes hn
- * and h. */
+ * (overwritten with the activated r, z, n), s (3*(j1-j0),) the block's recurrent product
+ * h_{t-1} w_hh^T without bias, gate by gate (rnn_pack_rows); writes hn and h. */
 FNN_HOT static void FNN(gru_fwd_row)(real *restrict gx, real *restrict hn, real *restrict h,
-                                     const real *restrict hg, const real *restrict h_prev,
+                                     const real *restrict s, const real *restrict h_prev,
                                      const real *restrict bi, const real *restrict bh,
                                      int64_t H, int64_t j0, int64_t j1)
 {
+    int64_t wd = j1 - j0;
+    const real *sr = s - j0, *sz = sr + wd, *sn = sz + wd;
     for (int64_t j = j0; j < j1; j++) {
-        real r = SIGM(gx[j] + bi[j] + hg[j] + bh[j]);
-        real z = SIGM(gx[H + j] + bi[H + j] + hg[H + j] + bh[H + j]);
-        real hnv = hg[2 * H + j] + bh[2 * H + j];
+        real r = SIGM(gx[j] + bi[j] + sr[j] + bh[j]);
+        real z = SIGM(gx[H + j] + bi[H + j] + sz[j] + bh[H + j]);
+        real hnv = sn[j] + bh[2 * H + j];
         real n = TANH(gx[2 * H + j] + bi[2 * H + j] + r * hnv);
         gx[j] = r;
         gx[H + j] = z;
@@ -423,7 +444,7 @@ void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *
                       const real *b_hh, int64_t T, int64_t N, int64_t D, int64_t H)
 {
     int64_t G = 3 * H, NH = N * H;
-    real *hg = work, *bi = hg + N * G, *bh = bi + G;
+    real *hg = work, *bi = hg + N * G, *bh = bi + G, *wp = bh + G;   /* wp: packed w_hh */
     FNN(rnn_add_or_zero)(bi, b_ih, NULL, G);
     FNN(rnn_add_or_zero)(bh, b_hh, NULL, G);
     FNN(fnn_gemm)(0, 1, T * N, G, D, 1, x, D, w_ih, D, 0, gates, G);
@@ -432,14 +453,16 @@ void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *
     {
         int64_t j0, j1;
         FNN(rnn_my_units)(H, &j0, &j1);
+        FNN(rnn_pack_rows)(wp, w_hh, 3, H, j0, j1);     /* only this thread reads its rows */
         for (int64_t t = 0; t < T; t++) {
             real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
             const real *hp = t ? ht - NH : h0;
             if (j1 > j0) {
-                FNN(rnn_gates_gemm)(hg, hp, w_hh, N, 3, H, j0, j1, 0);
+                FNN(fnn_gemm_serial)(0, 1, N, 3 * (j1 - j0), H, 1, hp, H, wp + 3 * j0 * H, H, 0,
+                                     hg + 3 * j0, G);
                 for (int64_t n = 0; n < N; n++)
-                    FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G, hp + n * H,
-                                     bi, bh, H, j0, j1);
+                    FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G + 3 * j0,
+                                     hp + n * H, bi, bh, H, j0, j1);
             }
             #pragma omp barrier
         }

@@ -20,9 +20,9 @@ static inline int64_t fnn_rnn_bwd_work(int64_t T, int64_t N, int64_t H, int64_t 
     int64_t K = (trunc < 0 || trunc >= T - 1) ? 1 : trunc + 1;
     return T * N * H + 2 * K * N * H;
 }
-static inline int64_t fnn_lstm_fwd_work(int64_t T, int64_t N, int64_t H) { (void)T; (void)N; return 4 * H; }
+static inline int64_t fnn_lstm_fwd_work(int64_t T, int64_t N, int64_t H) { (void)T; return 4 * H + 4 * H * H + N * 4 * H; }
 static inline int64_t fnn_lstm_bwd_work(int64_t T, int64_t N, int64_t H) { return T * N * 4 * H + 2 * N * H; }
-static inline int64_t fnn_gru_fwd_work(int64_t T, int64_t N, int64_t H) { (void)T; return N * 3 * H + 6 * H; }
+static inline int64_t fnn_gru_fwd_work(int64_t T, int64_t N, int64_t H) { (void)T; return N * 3 * H + 6 * H + 3 * H * H; }
 static inline int64_t fnn_gru_bwd_work(int64_t T, int64_t N, int64_t H) { return 2 * T * N * 3 * H + N * H; }
 
 #define FNN_GENERIC "rnn.h"
