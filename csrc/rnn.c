@@ -26,7 +26,18 @@ FNN_NO_TRAPPING_MATH
 
 #else  /* generic part, once per dtype */
 
-#define SIGM FNN(fnn_vsigmoid)
+/* sigmoid through e^-|x| with mathfn's flushing exp (its argument is <= 0): 1 / (1 + e) for
+ * x >= 0, e / (1 + e) below; e^-|x| under FLT_MIN / DBL_MIN is flushed to 0, which changes the
+ * result only for x < -87 (float) / -708 (double), where sigmoid is below the smallest normal
+ * number anyway. Cheaper than fnn_vsigmoid (no clamps, one scaling). */
+FNN_INLINE real FNN(rnn_sigmoid)(real x)
+{
+    real e = FNN(fnn_vexp_flush)(-fnn_fabs(x));
+    real s = 1 / (1 + e), es = e * s;
+    return x >= 0 ? s : es;
+}
+
+#define SIGM FNN(rnn_sigmoid)
 #define TANH FNN(fnn_vtanh)
 
 /* ---- shared helpers ----------------------------------------------------------------------- */
