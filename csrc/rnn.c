@@ -535,6 +535,75 @@ void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
     FNN(rnn_weight_grads)(dx, dw_ih, dw_hh, db_ih, db_hh, dGi, dGh, x, h0, out, w_ih, T, N, D, H, G);
 }
 
+/* ---- temporal cross-entropy ---------------------------------------------------------------- */
+
+/* log-sum-exp of one row, max started from x[0], exp(x - max) summed in double */
+FNN_HOT static real FNN(tce_row_lse)(const real *restrict x, int64_t V)
+{
+    real m = x[0];
+    for (int64_t j = 1; j < V; j++)
+        m = x[j] > m ? x[j] : m;
+    double acc[8] = {0};
+    int64_t j = 0;
+    for (; j + 8 <= V; j += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += FNN(fnn_vexp_flush)(x[j + k] - m);
+    double sum = 0;
+    for (; j < V; j++)
+        sum += FNN(fnn_vexp_flush)(x[j] - m);
+    for (int k = 0; k < 8; k++)
+        sum += acc[k];
+    return m + (real)log(sum);
+}
+
+int64_t FNN(fnn_temporal_ce_fwd)(real *loss, double *wsum_out, real *lse, const real *x,
+                                 const int64_t *target, const real *w, int64_t rows, int64_t V)
+{
+    for (int64_t r = 0; r < rows; r++)
+        if ((!w || w[r] != 0) && (target[r] < 0 || target[r] >= V))
+            return r;
+    double total = 0, wsum = 0;
+    int nt = fnn_threads_for(rows * V, FNN_RNN_GRAIN);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1) reduction(+:total, wsum)
+    for (int64_t r = 0; r < rows; r++) {
+        double wr = w ? (double)w[r] : 1.0;
+        if (wr == 0)
+            continue;
+        const real *xr = x + r * V;
+        real l = FNN(tce_row_lse)(xr, V);
+        lse[r] = l;
+        total += wr * ((double)l - (double)xr[target[r]]);
+        wsum += wr;
+    }
+    *loss = (real)(wsum != 0 ? total / wsum : NAN);
+    *wsum_out = wsum;
+    return -1;
+}
+
+FNN_HOT static void FNN(tce_row_grad)(real *restrict dx, const real *restrict x, real lse,
+                                      real scale, int64_t V)
+{
+    for (int64_t j = 0; j < V; j++)
+        dx[j] = scale * FNN(fnn_vexp_flush)(x[j] - lse);
+}
+
+void FNN(fnn_temporal_ce_bwd)(real *dx, const real *x, const real *lse, const int64_t *target,
+                              const real *w, double g, int64_t rows, int64_t V)
+{
+    int nt = fnn_threads_for(rows * V, FNN_RNN_GRAIN);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        real *d = dx + r * V;
+        real scale = (real)(g * (w ? (double)w[r] : 1.0));
+        if (scale == 0) {
+            memset(d, 0, (size_t)V * sizeof(real));
+            continue;
+        }
+        FNN(tce_row_grad)(d, x + r * V, lse[r], scale, V);
+        d[target[r]] -= scale;
+    }
+}
+
 #undef SIGM
 #undef TANH
 

@@ -74,4 +74,17 @@ void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
                       const real *h0, const real *w_ih, const real *w_hh, const real *out,
                       const real *gates, const real *hn, int64_t T, int64_t N, int64_t D, int64_t H);
 
+/* Temporal cross-entropy over rows = T*N rows of V logits (V >= 1): per row r with weight
+ * w[r] != 0 (w NULL: all 1), nll_r = logsumexp(x_r) - x_r[target[r]]; *loss = sum(w nll) /
+ * sum(w) (accumulated in double; NaN when sum(w) == 0), *wsum = sum(w). lse (rows,) receives each row's
+ * log-sum-exp (for the backward; unspecified for rows with w == 0). Returns -1, or the first row
+ * with w != 0 whose target is outside [0, V) (then *loss and lse are unspecified). */
+int64_t FNN(fnn_temporal_ce_fwd)(real *loss, double *wsum, real *lse, const real *x,
+                                 const int64_t *target, const real *w, int64_t rows, int64_t V);
+
+/* dx (rows, V) = g * w[r] * (softmax(x_r) - onehot(target[r])), 0 for rows with w == 0;
+ * g = dloss / sum(w). */
+void FNN(fnn_temporal_ce_bwd)(real *dx, const real *x, const real *lse, const int64_t *target,
+                              const real *w, double g, int64_t rows, int64_t V);
+
 #endif

@@ -512,3 +512,122 @@ def gru_backward(dout, GRUCtx ctx not None, dstate=None):
                             <double *>cnp.PyArray_DATA(ctx.gates), <double *>cnp.PyArray_DATA(ctx.hn),
                             T, N, D, H)
     return dx, dh0, dwi, dwh, dbi, dbh
+
+
+# ---- temporal cross-entropy ----------------------------------------------------------------------
+
+cdef extern from "rnn.h" nogil:
+    int64_t fnn_temporal_ce_fwd_f32(float *loss, double *wsum, float *lse, const float *x,
+                                    const int64_t *target, const float *w, int64_t rows, int64_t V)
+    int64_t fnn_temporal_ce_fwd_f64(double *loss, double *wsum, double *lse, const double *x,
+                                    const int64_t *target, const double *w, int64_t rows, int64_t V)
+    void fnn_temporal_ce_bwd_f32(float *dx, const float *x, const float *lse, const int64_t *target,
+                                 const float *w, double g, int64_t rows, int64_t V)
+    void fnn_temporal_ce_bwd_f64(double *dx, const double *x, const double *lse,
+                                 const int64_t *target, const double *w, double g, int64_t rows,
+                                 int64_t V)
+
+__all__ += ["temporal_cross_entropy_forward", "temporal_cross_entropy_backward"]
+
+
+cdef class TemporalCECtx:
+    """What temporal_cross_entropy_backward needs: logits (T, N, V), target (T, N) int64, weight
+    (T, N) (the mask as the logits' dtype) or None, lse (T, N) each row's log-sum-exp, and
+    weight_sum (the mean's denominator)."""
+    cdef readonly cnp.ndarray logits, target, weight, lse
+    cdef readonly double weight_sum
+
+    def __repr__(self):
+        return f"TemporalCECtx(logits={shape_str(self.logits)}, weight_sum={self.weight_sum})"
+
+
+def temporal_cross_entropy_forward(logits, target, mask=None):
+    """Mean cross-entropy of softmax(logits) against target over every unmasked (t, n).
+
+    logits (T, N, V) float32/float64 (V >= 1), target (T, N) int64 class indices in [0, V)
+    (only where the mask is nonzero), mask None (every position counts), a bool array (T, N),
+    or a float array (T, N) of the logits' dtype used as weights:
+    ``loss = sum(mask * nll) / sum(mask)`` with ``nll = logsumexp(logits[t, n]) -
+    logits[t, n, target[t, n]]``. Returns ``(loss, ctx)``, loss a 0-d array of the logits'
+    dtype (NaN when nothing is unmasked, like torch's mean over nothing).
+    """
+    cdef int t = float_typenum(logits, "logits")
+    cdef cnp.ndarray xa = c_array(logits)
+    if cnp.PyArray_NDIM(xa) != 3 or xa.shape[2] == 0:
+        raise ValueError(f"logits must be 3-D (T, N, V) with V >= 1, got shape {shape_str(xa)}")
+    cdef int64_t T = xa.shape[0], N = xa.shape[1], V = xa.shape[2]
+    if not cnp.PyArray_Check(target):
+        raise TypeError(f"target must be a numpy.ndarray of int64, got {type(target).__name__}")
+    if cnp.PyArray_TYPE(<cnp.ndarray>target) != cnp.NPY_INT64:
+        raise TypeError(f"target must have dtype int64, got {(<cnp.ndarray>target).dtype}")
+    cdef cnp.ndarray ta = c_array(target)
+    if cnp.PyArray_NDIM(ta) != 2 or ta.shape[0] != T or ta.shape[1] != N:
+        raise ValueError(f"target must have shape (T, N) = ({T}, {N}), got {shape_str(ta)}")
+    cdef cnp.ndarray wa = None
+    if mask is not None:
+        if not cnp.PyArray_Check(mask):
+            raise TypeError(f"mask must be None or a numpy.ndarray, got {type(mask).__name__}")
+        if cnp.PyArray_TYPE(<cnp.ndarray>mask) == cnp.NPY_BOOL:
+            wa = c_array((<cnp.ndarray>mask).astype((<cnp.ndarray>xa).dtype))
+        elif cnp.PyArray_TYPE(<cnp.ndarray>mask) == t:
+            wa = c_array(mask)
+        else:
+            raise TypeError(f"mask must be a bool array or a float array of the logits' dtype "
+                            f"{xa.dtype}, got {(<cnp.ndarray>mask).dtype}")
+        if cnp.PyArray_NDIM(wa) != 2 or wa.shape[0] != T or wa.shape[1] != N:
+            raise ValueError(f"mask must have shape (T, N) = ({T}, {N}), got {shape_str(mask)}")
+    cdef cnp.npy_intp d2[2]
+    d2[0] = T
+    d2[1] = N
+    cdef cnp.ndarray lse = new_array(2, d2, t)
+    cdef cnp.ndarray loss = new_array(0, d2, t)
+    cdef void *wp = data_or_null(wa)
+    cdef double wsum = 0
+    cdef int64_t bad
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            bad = fnn_temporal_ce_fwd_f32(<float *>cnp.PyArray_DATA(loss), &wsum,
+                                          <float *>cnp.PyArray_DATA(lse), <float *>cnp.PyArray_DATA(xa),
+                                          <int64_t *>cnp.PyArray_DATA(ta), <float *>wp, T * N, V)
+        else:
+            bad = fnn_temporal_ce_fwd_f64(<double *>cnp.PyArray_DATA(loss), &wsum,
+                                          <double *>cnp.PyArray_DATA(lse), <double *>cnp.PyArray_DATA(xa),
+                                          <int64_t *>cnp.PyArray_DATA(ta), <double *>wp, T * N, V)
+    if bad >= 0:
+        raise ValueError(f"target out of range at (t, n) = ({bad // N}, {bad % N}): "
+                         f"{(<int64_t *>cnp.PyArray_DATA(ta))[bad]} is not in [0, {V})")
+    cdef TemporalCECtx ctx = TemporalCECtx.__new__(TemporalCECtx)
+    ctx.logits, ctx.target, ctx.weight, ctx.lse, ctx.weight_sum = xa, ta, wa, lse, wsum
+    return loss, ctx
+
+
+def temporal_cross_entropy_backward(dloss, TemporalCECtx ctx not None):
+    """Gradient of temporal_cross_entropy_forward with respect to logits: dloss (a number or a
+    0-d array of the logits' dtype) -> dlogits (T, N, V),
+    ``dloss * mask / sum(mask) * (softmax(logits) - onehot(target))`` (zero where masked)."""
+    cdef cnp.ndarray xa = ctx.logits
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef double g
+    if cnp.PyArray_Check(dloss):
+        check_same_dtype(t, dloss, "dloss", "logits")
+        if cnp.PyArray_NDIM(<cnp.ndarray>dloss) != 0:
+            raise ValueError(f"dloss must be a number or a 0-d array, got shape {shape_str(dloss)}")
+        g = float(dloss)
+    elif isinstance(dloss, (int, float)) and not isinstance(dloss, bool):
+        g = dloss
+    else:
+        raise TypeError(f"dloss must be a number or a 0-d array, got {type(dloss).__name__}")
+    g = g / ctx.weight_sum if ctx.weight_sum != 0 else 0.0
+    cdef int64_t rows = xa.shape[0] * xa.shape[1], V = xa.shape[2]
+    cdef cnp.ndarray dx = new_array(3, xa.shape, t)
+    cdef void *wp = data_or_null(ctx.weight)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            fnn_temporal_ce_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(xa),
+                                    <float *>cnp.PyArray_DATA(ctx.lse), <int64_t *>cnp.PyArray_DATA(ctx.target),
+                                    <float *>wp, g, rows, V)
+        else:
+            fnn_temporal_ce_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(xa),
+                                    <double *>cnp.PyArray_DATA(ctx.lse), <int64_t *>cnp.PyArray_DATA(ctx.target),
+                                    <double *>wp, g, rows, V)
+    return dx

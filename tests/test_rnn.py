@@ -418,3 +418,92 @@ def test_large_preactivations_stay_finite(dtype):
             assert np.all(np.isfinite(out))
             grads = backward(F, kind, np.ones_like(out), ctx, None)
             assert all(np.all(np.isfinite(g)) for g in grads if g is not None)
+
+
+# ---- temporal cross-entropy -----------------------------------------------------------------------
+
+def _tce_inputs(rng, T, N, V, dtype, mask_kind):
+    logits = (3 * make(rng, (T, N, V), dtype)).astype(dtype)
+    target = rng.integers(0, V, size=(T, N)).astype(np.int64)
+    mask = None
+    if mask_kind == "bool":
+        mask = rng.random((T, N)) < 0.7
+        target[~mask] = -1          # padding positions may hold anything
+    elif mask_kind == "float":
+        mask = rng.random((T, N)).astype(dtype)
+    return logits, target, mask
+
+
+@pytest.mark.parametrize("T,N,V", [(1, 1, 1), (5, 3, 7), (20, 8, 300), (3, 0, 4)])
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float"])
+def test_temporal_ce_parity(rng, dtype, T, N, V, mask_kind):
+    logits, target, mask = _tce_inputs(rng, T, N, V, dtype, mask_kind)
+    loss, ctx = F.temporal_cross_entropy_forward(logits, target, mask)
+    lossr, ctxr = R.temporal_cross_entropy_forward(logits, target, mask)
+    assert loss.shape == () and loss.dtype == dtype
+    assert_close(loss, lossr, dtype, "loss", approx=True)
+    for dloss in (1.0, np.array(0.5, dtype)):
+        assert_close(F.temporal_cross_entropy_backward(dloss, ctx),
+                     R.temporal_cross_entropy_backward(dloss, ctxr), dtype, "dlogits", approx=True)
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_temporal_ce_all_masked(impl):
+    logits, target = np.zeros((2, 3, 4)), np.full((2, 3), -5, np.int64)
+    loss, ctx = impl.temporal_cross_entropy_forward(logits, target, np.zeros((2, 3), bool))
+    assert np.isnan(loss)
+    np.testing.assert_array_equal(impl.temporal_cross_entropy_backward(1.0, ctx), 0)
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float"])
+def test_temporal_ce_gradcheck(rng, impl, mask_kind):
+    logits, target, mask = _tce_inputs(rng, 3, 2, 5, np.float64, mask_kind)
+    gradcheck(lambda x: impl.temporal_cross_entropy_forward(x, target, mask)[0], [logits],
+              dout=np.array(0.7),
+              analytic=lambda d, x: (impl.temporal_cross_entropy_backward(
+                  np.array(float(d)), impl.temporal_cross_entropy_forward(x, target, mask)[1]),),
+              names=["logits"], **TOL["gradcheck"])
+
+
+@needs_torch
+def test_temporal_ce_matches_torch(rng):
+    import torch
+    logits, target, mask = _tce_inputs(rng, 6, 4, 9, np.float64, "bool")
+    loss, ctx = F.temporal_cross_entropy_forward(logits, target, mask)
+    tl = torch.tensor(logits, requires_grad=True)
+    tt = torch.from_numpy(np.where(mask, target, -100))
+    tloss = torch.nn.functional.cross_entropy(tl.reshape(-1, 9), tt.reshape(-1), ignore_index=-100)
+    tloss.backward()
+    assert_close(loss, tloss.detach().numpy(), np.float64)
+    assert_close(F.temporal_cross_entropy_backward(1.0, ctx), tl.grad.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_temporal_ce_bad_input(impl):
+    x, tgt = np.zeros((2, 3, 4), np.float32), np.zeros((2, 3), np.int64)
+    with pytest.raises(TypeError, match="logits must have dtype"):
+        impl.temporal_cross_entropy_forward(x.astype(np.int32), tgt)
+    with pytest.raises(ValueError, match=r"logits must be 3-D \(T, N, V\) with V >= 1"):
+        impl.temporal_cross_entropy_forward(np.zeros((2, 3, 0), np.float32), tgt)
+    with pytest.raises(TypeError, match="target must have dtype int64, got int32"):
+        impl.temporal_cross_entropy_forward(x, tgt.astype(np.int32))
+    with pytest.raises(TypeError, match="target must be a numpy.ndarray"):
+        impl.temporal_cross_entropy_forward(x, [[0]])
+    with pytest.raises(ValueError, match=r"target must have shape \(T, N\) = \(2, 3\)"):
+        impl.temporal_cross_entropy_forward(x, np.zeros(6, np.int64))
+    bad = tgt.copy()
+    bad[1, 2] = 4
+    with pytest.raises(ValueError, match=r"target out of range at \(t, n\) = \(1, 2\): 4 is not in \[0, 4\)"):
+        impl.temporal_cross_entropy_forward(x, bad)
+    with pytest.raises(TypeError, match="mask must be a bool array or a float array"):
+        impl.temporal_cross_entropy_forward(x, tgt, np.ones((2, 3), np.float64))
+    with pytest.raises(ValueError, match=r"mask must have shape \(T, N\)"):
+        impl.temporal_cross_entropy_forward(x, tgt, np.ones((3, 2), bool))
+    loss, ctx = impl.temporal_cross_entropy_forward(x, tgt)
+    with pytest.raises(TypeError, match="dloss has dtype float64"):
+        impl.temporal_cross_entropy_backward(np.array(1.0), ctx)
+    with pytest.raises(ValueError, match="dloss must be a number or a 0-d array"):
+        impl.temporal_cross_entropy_backward(np.ones(1, np.float32), ctx)
+    with pytest.raises(TypeError, match="dloss must be a number or a 0-d array"):
+        impl.temporal_cross_entropy_backward("1", ctx)

@@ -18,7 +18,8 @@ import numpy as np
 from ._checks import float_array, same_dtype
 
 __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
-           "gru_forward", "gru_backward"]
+           "gru_forward", "gru_backward",
+           "temporal_cross_entropy_forward", "temporal_cross_entropy_backward"]
 
 RNN_NONLINEARITIES = ("tanh", "relu")
 
@@ -367,3 +368,94 @@ def gru_backward(dout, ctx, dstate=None):
             dh = dh + d[t - 1]
     dx, dw_ih, dw_hh = _weight_grads(ctx.x, ctx.h0, ctx.out, ctx.weight_ih, dGi, dGh)
     return (dx, dh, dw_ih, dw_hh, _bias_sums(dGi, ctx.has_bias_ih), _bias_sums(dGh, ctx.has_bias_hh))
+
+
+# ---- temporal cross-entropy ------------------------------------------------------------------------
+
+class TemporalCECtx:
+    """What temporal_cross_entropy_backward needs: logits (T, N, V), target (T, N) int64, weight
+    (T, N) (the mask as the logits' dtype) or None, lse (T, N) each row's log-sum-exp, and
+    weight_sum (the mean's denominator)."""
+    __slots__ = ("logits", "target", "weight", "lse", "weight_sum")
+
+    def __init__(self, logits, target, weight, lse, weight_sum):
+        self.logits, self.target, self.weight, self.lse, self.weight_sum = logits, target, weight, lse, weight_sum
+
+    def __repr__(self):
+        return f"TemporalCECtx(logits={self.logits.shape}, weight_sum={self.weight_sum})"
+
+
+def temporal_cross_entropy_forward(logits, target, mask=None):
+    """Mean cross-entropy of softmax(logits) against target over every unmasked (t, n).
+
+    logits (T, N, V) float32/float64 (V >= 1), target (T, N) int64 class indices in [0, V)
+    (only where the mask is nonzero), mask None, a bool array (T, N) or a float array (T, N) of
+    the logits' dtype used as weights: ``loss = sum(mask * nll) / sum(mask)``. Returns
+    ``(loss, ctx)``, loss a 0-d array of the logits' dtype (NaN when nothing is unmasked).
+    """
+    float_array(logits, "logits")
+    if logits.ndim != 3 or logits.shape[2] == 0:
+        raise ValueError(f"logits must be 3-D (T, N, V) with V >= 1, got shape {logits.shape}")
+    T, N, V = logits.shape
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"target must be a numpy.ndarray of int64, got {type(target).__name__}")
+    if target.dtype != np.int64:
+        raise TypeError(f"target must have dtype int64, got {target.dtype}")
+    if target.shape != (T, N):
+        raise ValueError(f"target must have shape (T, N) = ({T}, {N}), got {target.shape}")
+    w = None
+    if mask is not None:
+        if not isinstance(mask, np.ndarray):
+            raise TypeError(f"mask must be None or a numpy.ndarray, got {type(mask).__name__}")
+        if mask.dtype == np.bool_:
+            w = mask.astype(logits.dtype)
+        elif mask.dtype == logits.dtype:
+            w = mask
+        else:
+            raise TypeError(f"mask must be a bool array or a float array of the logits' dtype "
+                            f"{logits.dtype}, got {mask.dtype}")
+        if w.shape != (T, N):
+            raise ValueError(f"mask must have shape (T, N) = ({T}, {N}), got {mask.shape}")
+    active = np.ones((T, N), bool) if w is None else (w != 0)
+    bad = np.flatnonzero(active.ravel() & ((target.ravel() < 0) | (target.ravel() >= V)))
+    if bad.size:
+        r = int(bad[0])
+        raise ValueError(f"target out of range at (t, n) = ({r // N}, {r % N}): "
+                         f"{target.ravel()[r]} is not in [0, {V})")
+    m = logits.max(axis=2, keepdims=True)
+    lse = (m + np.log(np.exp(logits - m).sum(axis=2, dtype=np.float64, keepdims=True)))[..., 0]
+    lse = lse.astype(logits.dtype)
+    safe = np.where(active, target, 0)
+    picked = np.take_along_axis(logits, safe[..., None], axis=2)[..., 0]
+    nll = lse.astype(np.float64) - picked
+    ww = np.ones((T, N)) if w is None else w.astype(np.float64)
+    wsum = float(ww[active].sum())
+    total = float((ww * np.where(active, nll, 0)).sum())
+    loss = np.array(total / wsum if wsum != 0 else np.nan, dtype=logits.dtype)
+    return loss, TemporalCECtx(logits, safe, w, lse, wsum)
+
+
+def temporal_cross_entropy_backward(dloss, ctx):
+    """Gradient of temporal_cross_entropy_forward with respect to logits: dloss (a number or a
+    0-d array of the logits' dtype) -> dlogits (T, N, V)."""
+    if not isinstance(ctx, TemporalCECtx):
+        raise TypeError(f"ctx must be a TemporalCECtx from temporal_cross_entropy_forward, "
+                        f"got {type(ctx).__name__}")
+    x = ctx.logits
+    if isinstance(dloss, np.ndarray):
+        same_dtype(x, dloss, "dloss", "logits")
+        if dloss.ndim != 0:
+            raise ValueError(f"dloss must be a number or a 0-d array, got shape {dloss.shape}")
+        g = float(dloss)
+    elif isinstance(dloss, (int, float)) and not isinstance(dloss, bool):
+        g = float(dloss)
+    else:
+        raise TypeError(f"dloss must be a number or a 0-d array, got {type(dloss).__name__}")
+    g = g / ctx.weight_sum if ctx.weight_sum != 0 else 0.0
+    scale = g * (np.ones(ctx.target.shape) if ctx.weight is None else ctx.weight.astype(np.float64))
+    p = np.exp(x - ctx.lse[..., None])
+    onehot = np.zeros_like(x)
+    np.put_along_axis(onehot, ctx.target[..., None], 1, axis=2)
+    dx = (scale[..., None] * (p - onehot)).astype(x.dtype)
+    dx[scale == 0] = 0
+    return dx
