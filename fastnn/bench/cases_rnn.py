@@ -87,3 +87,34 @@ for _kind in ("lstm", "gru", "rnn"):
         _register(_kind, _T, 32, 64, 128, quick=False)
     for _H in (32, 256, 512):
         _register(_kind, 50, 32, 64, _H, quick=False)
+
+
+def _tce(T, N, V, direction, dtype=np.float32):
+    def make(impl):
+        rng = np.random.default_rng(0)
+        logits = rng.standard_normal((T, N, V)).astype(dtype)
+        target = rng.integers(0, V, size=(T, N)).astype(np.int64)
+        mask = rng.random((T, N)) < 0.9
+        if impl == "torch":
+            torch = torch_or_unavailable()
+            tl = torch.from_numpy(logits).requires_grad_()
+            tt = torch.from_numpy(np.where(mask, target, -100))
+            def fwd():
+                return torch.nn.functional.cross_entropy(tl.reshape(-1, V), tt.reshape(-1), ignore_index=-100)
+            if direction == "forward":
+                return fwd
+            loss = fwd()
+            return lambda: torch.autograd.grad(loss, tl, retain_graph=True)
+        M = backend(impl)
+        if direction == "forward":
+            return lambda: M.temporal_cross_entropy_forward(logits, target, mask)
+        _, ctx = M.temporal_cross_entropy_forward(logits, target, mask)
+        return lambda: M.temporal_cross_entropy_backward(1.0, ctx)
+    return make
+
+
+for _direction in ("forward", "backward"):
+    register(Case("rnn", f"temporal_cross_entropy_{_direction} T=50 N=32 V=65 masked",
+                  _tce(50, 32, 65, _direction), params={"T": 50, "N": 32, "V": 65}))
+    register(Case("rnn", f"temporal_cross_entropy_{_direction} T=50 N=32 V=10000 masked",
+                  _tce(50, 32, 10000, _direction), quick=False, params={"T": 50, "N": 32, "V": 10000}))
