@@ -8,8 +8,9 @@
  * stored for every step, and one GEMM carries them to dh_{t-1}; the weight, input and bias
  * gradients are then GEMMs / column sums over all steps at once:
  *     dx = dG @ w_ih,  dw_ih = dG^T @ X,  dw_hh = dG[1:]^T @ H[:-1] + dG[0]^T @ h0.
- * Threads: the GEMMs split through fnn_gemm; the per-step gate passes split rows (batch) when
- * the step is large enough to be worth a fork.
+ * Threads: the all-steps GEMMs split through fnn_gemm; the time loop is one OpenMP region in
+ * which each thread owns a block of hidden units (see "the time loop" below).
+ * Also here: the temporal cross-entropy (masked mean over (T, N) rows of V logits).
  */
 #ifndef FNN_GENERIC
 #include "fastnn.h"

@@ -12,6 +12,9 @@ flows back through steps t, t-1, ..., max(0, t-k) and no further; every gradient
 those contributions over all t. dstate (dh_n) is an error arriving at step T-1 and is truncated
 the same way. dh0 receives the contributions of the errors whose window reaches step 0, i.e.
 those arriving at t <= k (they flow through step 0 into h0). truncate >= T-1 is full BPTT.
+
+Also here: temporal_cross_entropy_forward/backward, the masked mean cross-entropy over the
+(T, N) positions of a sequence model's logits (T, N, V).
 """
 import numpy as np
 
