@@ -507,3 +507,16 @@ def test_temporal_ce_bad_input(impl):
         impl.temporal_cross_entropy_backward(np.ones(1, np.float32), ctx)
     with pytest.raises(TypeError, match="dloss must be a number or a 0-d array"):
         impl.temporal_cross_entropy_backward("1", ctx)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ctx_fields_match_between_backends(rng, kind):
+    args = make_args(rng, kind, 2, 2, 3, 4, np.float64)
+    _, _, ctx = forward(F, kind, *args)
+    _, _, ctxr = forward(R, kind, *args)
+    for name in type(ctxr).__slots__:
+        a, b = getattr(ctx, name), getattr(ctxr, name)
+        if isinstance(b, np.ndarray):
+            assert_close(a, b, np.float64, name)
+        else:
+            assert a == b, name
