@@ -520,3 +520,21 @@ def test_ctx_fields_match_between_backends(rng, kind):
             assert_close(a, b, np.float64, name)
         else:
             assert a == b, name
+
+
+def test_float32_tanh_within_few_ulp():
+    """With w_ih = 1 and w_hh = 0 the tanh RNN is tanh(x) elementwise: the gate pass's float32
+    tanh stays within 2 ulp of the correctly rounded value (including the 0.5 switch-over)."""
+    rng = np.random.default_rng(5)
+    v = np.concatenate([rng.uniform(-1, 1, 20000), rng.uniform(-12, 12, 20000), np.logspace(-30, 1.5, 2000),
+                        np.nextafter(np.float32(0.5), np.float32([0, 1])), [0.0, 50, -50]])
+    v = np.concatenate([v, -v]).astype(np.float32)
+    x = v.reshape(-1, 1, 1)
+    out, _, _ = F.rnn_forward(x, None, np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32))
+    want = np.tanh(v.astype(np.float64)).astype(np.float32)
+
+    def ordered(a):   # float32 -> integers in the floats' order (+0 and -0 the same)
+        i = a.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(2**31) - i, i)
+
+    assert np.abs(ordered(out.ravel()) - ordered(want)).max() <= 2
