@@ -567,6 +567,7 @@ void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
 FNN_HOT static real FNN(tce_row_lse)(const real *restrict x, int64_t V)
 {
     real m = x[0];
+    #pragma omp simd reduction(max:m)      /* one max per SIMD lane, as in softmax.c */
     for (int64_t j = 1; j < V; j++)
         m = x[j] > m ? x[j] : m;
     double acc[8] = {0};
