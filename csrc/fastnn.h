@@ -24,5 +24,7 @@ enum { FNN_ACT_NONE = 0, FNN_ACT_RELU = 1, FNN_ACT_SIGMOID = 2, FNN_ACT_TANH = 3
 #include "norm.h"
 #include "conv.h"
 #include "pool.h"
+#include "rnn.h"
+#include "embedding.h"
 
 #endif

@@ -1,0 +1,9 @@
+"""Benchmarks of the rnn family: compiled vs numpy twin vs torch."""
+import pytest
+
+from conftest import case_params, run_case
+
+
+@pytest.mark.parametrize("case,impl", case_params("rnn"))
+def test_rnn(benchmark, case, impl):
+    run_case(benchmark, case, impl)
