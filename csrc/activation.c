@@ -35,15 +35,8 @@ static void FNN(act_map)(FNN(act_loop) loop, real *out, const real *a, const rea
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        int64_t blocks = (n + FNN_ACT_ALIGN - 1) / FNN_ACT_ALIGN;
-        int64_t lo = blocks * t / T * FNN_ACT_ALIGN, hi = blocks * (t + 1) / T * FNN_ACT_ALIGN;
-        if (hi > n)
-            hi = n;
+        int64_t lo, hi;
+        fnn_thread_range(n, FNN_ACT_ALIGN, &lo, &hi);
         if (lo < hi)
             loop(out + lo, a + lo, b ? b + lo : NULL, hi - lo, param);
     }

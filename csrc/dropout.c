@@ -29,12 +29,9 @@ void fnn_dropout_mask(uint8_t *keep, int64_t n, uint64_t key, uint64_t threshold
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        fnn_dropout_mask_block(keep, n * t / T, n * (t + 1) / T, key, threshold);
+        int64_t lo, hi;
+        fnn_thread_range(n, 1, &lo, &hi);
+        fnn_dropout_mask_block(keep, lo, hi, key, threshold);
     }
 }
 
@@ -60,12 +57,9 @@ static void FNN(dropout_apply)(real *y, const real *x, int64_t n, uint64_t key, 
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FNN(dropout_block)(y, x, n * t / T, n * (t + 1) / T, key, threshold, scale);
+        int64_t lo, hi;
+        fnn_thread_range(n, 1, &lo, &hi);
+        FNN(dropout_block)(y, x, lo, hi, key, threshold, scale);
     }
 }
 

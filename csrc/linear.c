@@ -113,12 +113,8 @@ void FNN(fnn_linear_bwd)(real *dx, real *dw, real *db, real *dz_scratch,
         int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
         #pragma omp parallel num_threads(nt) if(nt > 1)
         {
-            int t = 0, T = 1;
-#ifdef _OPENMP
-            t = omp_get_thread_num();
-            T = omp_get_num_threads();
-#endif
-            int64_t j0 = out * t / T, j1 = out * (t + 1) / T;
+            int64_t j0, j1;
+            fnn_thread_range(out, 1, &j0, &j1);
             double acc_small[64];
             double *acc = (j1 - j0) <= 64 ? acc_small : (double *)malloc((size_t)(j1 - j0) * sizeof(double));
             if (acc) {

@@ -397,12 +397,9 @@ static void FNN(sm_run)(real *out, const real *a, const real *b, int64_t outer, 
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FNN(sm_units)(out, a, b, units * t / T, units * (t + 1) / T, n, inner, is_log, backward);
+        int64_t lo, hi;
+        fnn_thread_range(units, 1, &lo, &hi);
+        FNN(sm_units)(out, a, b, lo, hi, n, inner, is_log, backward);
     }
 }
 

@@ -7,6 +7,7 @@
 # needed, never written; shape problems raise ValueError naming the argument and the shapes.
 
 cimport numpy as cnp
+from cpython.number cimport PyIndex_Check
 from libc.stdint cimport int64_t
 
 cdef extern from "runtime.h" nogil:
@@ -74,4 +75,25 @@ cdef inline int check_ndim(cnp.ndarray a, int ndim, str name, str layout) except
 cdef inline int check_blas_dim(int64_t n, str what) except -1:
     if n > BLAS_INT_MAX:
         raise ValueError(f"{what} = {n} is larger than BLAS's 32-bit limit {BLAS_INT_MAX}")
+    return 0
+
+
+cdef inline int pair(object v, str name, int64_t *a, int64_t *b) except -1:
+    """A size argument (kernel_size, stride, padding, dilation): an int or an (h, w) pair of ints
+    (Python or numpy integers, not bools) into a, b; TypeError/ValueError for anything else."""
+    if type(v) is int:                # the common case, without the generic checks below
+        a[0] = v
+        b[0] = v
+        return 0
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+        h, w = v
+    else:
+        h = w = v
+    for e in (h, w):
+        if isinstance(e, bool) or not PyIndex_Check(e):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    a[0] = h
+    b[0] = w
     return 0

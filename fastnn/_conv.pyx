@@ -46,24 +46,7 @@ CONV_ACTIVATIONS = (None, "relu")
 # ---------------------------------------------------------------------------------------------
 # argument checks (the same wording as fastnn/reference/conv.py)
 
-cdef int pair(object v, str name, int64_t *a, int64_t *b) except -1:
-    """An int or an (h, w) pair of ints into a, b; TypeError for anything else."""
-    if type(v) is int:                # the common case, without the generic checks below
-        a[0] = v
-        b[0] = v
-        return 0
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-        h, w = v
-    else:
-        h = w = v
-    for e in (h, w):
-        if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
-            raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
-    a[0] = h
-    b[0] = w
-    return 0
+# pair(): fastnn/_common.pxd
 
 
 cdef int conv_sizes(fnn_conv_geom *g, object kernel_size, object stride, object padding,
