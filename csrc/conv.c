@@ -468,6 +468,12 @@ static inline void FNN(wino_in_tiles)(real *restrict o, int64_t vplane, const re
 /* Output tiles tx in [t0, t1) of one tile row: y0/y1 the two output rows (y1 NULL past the
  * end), e tile 0's slot in plane 0 of M (planes of stride mplane); every tile here is whole
  * horizontally (2 tx + 1 < W_out) */
+static inline void FNN(wino_relu_row)(real *restrict y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = y[i] > 0 ? y[i] : (real)0;
+}
+
 static inline void FNN(wino_out_tiles)(real *restrict y0, real *restrict y1, const real *restrict e,
                                        int64_t mplane, real bv, int relu, int64_t t0, int64_t t1)
 {
@@ -546,7 +552,13 @@ static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const 
             real *yc = y + (n * CO + co) * ho * wo;
             real *y0 = yc + 2 * ty * wo, *y1 = 2 * ty + 1 < ho ? y0 + wo : NULL;
             const real *e = m + co * L + (gr - r0) * tw;
-            FNN(wino_out_tiles)(y0, y1, e, mplane, bv, act == FNN_ACT_RELU, 0, whole);
+            FNN(wino_out_tiles)(y0, y1, e, mplane, bv, 0, 0, whole);
+            if (act == FNN_ACT_RELU) {     /* a separate pass on the cache-hot rows: a relu
+                                            * branch inside the tile loop stops it vectorising */
+                FNN(wino_relu_row)(y0, 2 * whole);
+                if (y1)
+                    FNN(wino_relu_row)(y1, 2 * whole);
+            }
             if (whole < tw) {              /* odd W_out: the last tile's left column only */
                 const int64_t tx = whole;
                 real a[2][3];
