@@ -128,6 +128,33 @@ def test_batchnorm_cumulative_momentum(rng):
     assert int(bn.num_batches_tracked) == 3
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+def test_inputs_untouched_and_layouts(rng, name):
+    x = rng.standard_normal((2, 3, 6, 8))[:, :, :, ::2]   # strided
+    x.setflags(write=False)
+    keep = x.copy()
+    layers = [nn.Conv2d(3, 2, 3, dtype=np.float64, rng=0), nn.MaxPool2d(2), nn.AvgPool2d(2),
+              nn.AdaptiveAvgPool2d(1), nn.BatchNorm2d(3, dtype=np.float64), nn.LayerNorm(4, dtype=np.float64)]
+    with fastnn.use_backend(name):
+        for layer in layers:
+            y = layer(x)
+            dy = np.ones_like(y)
+            dy.setflags(write=False)
+            dx = layer.backward(dy)
+            assert dx.shape == x.shape
+            np.testing.assert_array_equal(x, keep)
+            assert (dy == 1).all()
+            y2 = layer.eval()(np.ascontiguousarray(x))
+            if not isinstance(layer, nn.BatchNorm2d):
+                np.testing.assert_array_equal(y2, y)
+
+
+def test_to_float64_then_forward(rng):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.BatchNorm2d(2), nn.LayerNorm(2)).double()
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model(rng.standard_normal((2, 1, 4, 4))).dtype == np.float64
+
+
 # ---- names, shapes, initialisation, state_dict --------------------------------------------------
 
 def test_parameter_names_and_shapes():
@@ -364,8 +391,11 @@ def test_bad_input(name):
         assert int(bn.num_batches_tracked) == 0   # a rejected input does not count
         with pytest.raises(ValueError, match=r"\(N, C\) or \(N, C, L\)"):
             nn.BatchNorm1d(3)(np.zeros((2, 3, 4, 4), np.float32))
+        bn1 = nn.BatchNorm1d(3)
         with pytest.raises(ValueError, match="more than 1 value"):
-            nn.BatchNorm1d(3)(np.zeros((1, 3), np.float32))
+            bn1(np.zeros((1, 3), np.float32))
+        assert int(bn1.num_batches_tracked) == 0
+        np.testing.assert_array_equal(bn1.running_var, np.ones(3, np.float32))
         with pytest.raises(ValueError, match=r"\(\*, 4\)"):
             nn.LayerNorm(4)(np.zeros((2, 5), np.float32))
         with pytest.raises(ValueError, match="kernel"):

@@ -340,9 +340,14 @@ class _BatchNorm(Module):
         # running statistics in eval mode; batch statistics in training (updating the running
         # buffers when tracked) and whenever there are none
         backend = get_backend()
-        y, ctx = kernel(backend, "batch_norm_forward")(
-            x, w, b, self.running_mean, self.running_var, training=self.training,
-            momentum=self.momentum, eps=self.eps, num_batches_tracked=nbt)
+        try:
+            y, ctx = kernel(backend, "batch_norm_forward")(
+                x, w, b, self.running_mean, self.running_var, training=self.training,
+                momentum=self.momentum, eps=self.eps, num_batches_tracked=nbt)
+        except BaseException:
+            if nbt is not None:           # a rejected batch does not count
+                self.num_batches_tracked -= 1
+            raise
         self._save(ctx, backend)
         return y
 
