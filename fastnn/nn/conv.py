@@ -114,14 +114,16 @@ class Conv2d(_ImageOp):
                         f"is not supported; use an odd kernel size")
                 self._pad = (total[0] // 2, total[1] // 2)
             else:
-                raise ValueError(f"Conv2d padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+                raise ValueError(f"Conv2d padding must be an int, a pair, 'valid' or 'same', "
+                                 f"got {padding!r}")
             self.padding = padding
         else:
             self.padding = self._pad = _pair(padding, "Conv2d padding", 0)
         dtype = _float_dtype(dtype, "Conv2d")
         rng = init.new_generator(rng) if rng is not None else init.default_generator()
         kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups, kh, kw), dtype))
+        w_shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
+        self.weight = Parameter(np.empty(w_shape, dtype))
         init.kaiming_uniform_(self.weight, a=np.sqrt(5), rng=rng)
         if bias:
             fan_in = self.in_channels // self.groups * kh * kw
@@ -334,9 +336,10 @@ class _BatchNorm(Module):
         w = self.weight.data if self.weight is not None else None
         b = self.bias.data if self.bias is not None else None
         nbt = None
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1     # in place: the buffer array stays the same object
-            nbt = int(self.num_batches_tracked)
+        counter = self.num_batches_tracked
+        if self.training and counter is not None:
+            nbt = int(counter) + 1
+            counter[()] = nbt                 # in place: the buffer array stays the same object
         # running statistics in eval mode; batch statistics in training (updating the running
         # buffers when tracked) and whenever there are none
         backend = get_backend()
@@ -346,7 +349,7 @@ class _BatchNorm(Module):
                 momentum=self.momentum, eps=self.eps, num_batches_tracked=nbt)
         except BaseException:
             if nbt is not None:           # a rejected batch does not count
-                self.num_batches_tracked -= 1
+                counter[()] = nbt - 1
             raise
         self._save(ctx, backend)
         return y
@@ -395,7 +398,8 @@ class LayerNorm(Module):
     np.float64. Input (*, *normalized_shape) -> output of the same shape.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float32):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=np.float32):
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
             shape = (int(normalized_shape),)
@@ -424,8 +428,8 @@ class LayerNorm(Module):
         _check_float_input("LayerNorm", x)
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
-            raise ValueError(f"{self!r} expects input of shape (*, {', '.join(map(str, self.normalized_shape))}), "
-                             f"got {x.shape}")
+            dims = ", ".join(map(str, self.normalized_shape))
+            raise ValueError(f"{self!r} expects input of shape (*, {dims}), got {x.shape}")
         w = self.weight.data if self.weight is not None else None
         b = self.bias.data if self.bias is not None else None
         backend = get_backend()
