@@ -149,6 +149,23 @@ def test_inputs_untouched_and_layouts(rng, name):
                 np.testing.assert_array_equal(y2, y)
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+def test_conv_fused_relu_path(rng, name):
+    conv, relu = nn.Conv2d(2, 3, 3, padding=1, dtype=np.float64, rng=0), nn.ReLU()
+    x, dy = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 3, 5, 5))
+    with fastnn.use_backend(name):
+        y = conv._forward(x, "relu")
+        dx = conv.backward(dy)
+        grads = [p.grad for p in conv.parameters()]
+        conv.zero_grad()
+        y2 = relu(conv(x))
+        dx2 = conv.backward(relu.backward(dy))
+    assert_close(y, y2, np.float64)
+    assert_close(dx, dx2, np.float64)
+    for g, p in zip(grads, conv.parameters()):
+        assert_close(g, p.grad, np.float64)
+
+
 def test_to_float64_then_forward(rng):
     model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.BatchNorm2d(2), nn.LayerNorm(2)).double()
     assert all(p.dtype == np.float64 for p in model.parameters())

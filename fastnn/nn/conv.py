@@ -134,6 +134,11 @@ class Conv2d(_ImageOp):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        return self._forward(x, None)
+
+    def _forward(self, x, activation):
+        """forward with a fused activation (None or "relu"), as Linear._forward: ready for a
+        container to fuse Conv2d + ReLU into one conv2d_forward(..., activation="relu") call."""
         x4, unbatched = _image_input("Conv2d", x)
         w = self.weight.data
         if x4.dtype != w.dtype:
@@ -146,7 +151,7 @@ class Conv2d(_ImageOp):
         b = self.bias.data if self.bias is not None else None
         backend = get_backend()
         y, ctx = kernel(backend, "conv2d_forward")(x4, w, b, self.stride, self._pad,
-                                                   self.dilation, self.groups)
+                                                   self.dilation, self.groups, activation)
         return self._finish(y, ctx, backend, unbatched)
 
     def backward(self, dy):
