@@ -7,6 +7,8 @@ gradient and adds the parameter gradients into ``Parameter.grad``.
 from .module import Parameter, Module, StateDictError, IncompatibleKeys
 from .layers import (Linear, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Sign, Softmax,
                      LogSoftmax, Dropout, Flatten)
+from .conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, BatchNorm1d,
+                   BatchNorm2d, LayerNorm)
 from .containers import Sequential
 from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss
 from . import init
@@ -14,5 +16,6 @@ from .init import manual_seed
 
 __all__ = ["Parameter", "Module", "StateDictError", "IncompatibleKeys", "Linear", "Identity",
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Sign", "Softmax", "LogSoftmax",
-           "Dropout", "Flatten", "Sequential", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
-           "init", "manual_seed"]
+           "Dropout", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+           "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Sequential",
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "init", "manual_seed"]
