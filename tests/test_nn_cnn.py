@@ -436,3 +436,23 @@ def test_bad_input(name):
         nn.Conv2d(3, 4, 2.5)
     with pytest.raises(TypeError, match="float32 or float64"):
         nn.BatchNorm2d(3, dtype=np.int32)
+
+
+def test_sequential_fuses_conv_relu(rng, dtype):
+    """On the compiled backend Sequential runs Conv2d + ReLU as one fused call, with the same
+    outputs and gradients as the unfused pair."""
+    model = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1, dtype=dtype, rng=np.random.default_rng(0)),
+                          nn.ReLU(), nn.Conv2d(5, 4, 3, dtype=dtype, rng=np.random.default_rng(1)),
+                          nn.ReLU())
+    x = rng.standard_normal((2, 3, 7, 6)).astype(dtype)
+    dy = rng.standard_normal((2, 4, 5, 4)).astype(dtype)
+    results = []
+    for fuse in (True, False):
+        model.fuse = fuse
+        model.zero_grad()
+        y = model(x)
+        assert (len(model._ctx) == 2) == fuse      # fused: only the two Conv2d steps ran
+        dx = model.backward(dy)
+        results.append([y, dx] + [p.grad for p in model.parameters()])
+    for a, b in zip(*results):
+        assert_close(a, b, dtype)

@@ -4,12 +4,15 @@ from collections import OrderedDict
 from .. import functional
 from ..backend import get_backend
 from .layers import Linear, ReLU, Sigmoid, Tanh
+from .conv import Conv2d
 from .module import Module
 
 __all__ = ["Sequential"]
 
-# An activation right after a Linear runs inside the linear kernel on the compiled backend.
+# An activation right after a Linear (or a ReLU right after a Conv2d) runs inside that layer's
+# kernel on the compiled backend.
 _FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+_FUSABLE_CONV = {ReLU: "relu"}
 
 
 class Sequential(Module):
@@ -19,7 +22,8 @@ class Sequential(Module):
 
     forward(x) chains the modules' forwards; backward(dout) runs their backwards in reverse and
     returns the gradient of the input. On the compiled backend a Linear directly followed by a
-    ReLU, Sigmoid or Tanh runs as one fused ``linear_forward(..., activation=...)`` call (the same
+    ReLU, Sigmoid or Tanh runs as one fused ``linear_forward(..., activation=...)`` call, and a
+    Conv2d followed by a ReLU as one ``conv2d_forward(..., activation="relu")`` call (the same
     result in one pass over the output); set ``fuse = False`` to turn this off. A fused
     activation module's own forward/backward are not called.
     """
@@ -46,6 +50,9 @@ class Sequential(Module):
             m = mods[i]
             if fuse and type(m) is Linear and i + 1 < n and type(mods[i + 1]) in _FUSABLE:
                 x = m._forward(x, _FUSABLE[type(mods[i + 1])])
+                i += 2
+            elif fuse and type(m) is Conv2d and i + 1 < n and type(mods[i + 1]) in _FUSABLE_CONV:
+                x = m._forward(x, _FUSABLE_CONV[type(mods[i + 1])])
                 i += 2
             else:
                 x = m(x)
