@@ -116,6 +116,47 @@ cdef inline cnp.ndarray grad_array(object dy, cnp.ndarray saved):
     return c_array(dy)
 
 
+# Every activation without a parameter has the same two kernel shapes: y = f(x) and
+# dx = g(dy, saved), saved being the forward's y or x. These two helpers do the dtype dispatch
+# once for all of them.
+ctypedef void (*unary_f32)(float *, const float *, int64_t) noexcept nogil
+ctypedef void (*unary_f64)(double *, const double *, int64_t) noexcept nogil
+ctypedef void (*grad_f32)(float *, const float *, const float *, int64_t) noexcept nogil
+ctypedef void (*grad_f64)(double *, const double *, const double *, int64_t) noexcept nogil
+
+
+cdef inline cnp.ndarray apply_unary(cnp.ndarray xa, unary_f32 f32, unary_f64 f64):
+    """A new array y = f(xa), elementwise, with the GIL released."""
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t n = cnp.PyArray_SIZE(xa)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef void *xp = cnp.PyArray_DATA(xa)
+    cdef bint single = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            f32(<float *>yp, <const float *>xp, n)
+        else:
+            f64(<double *>yp, <const double *>xp, n)
+    return y
+
+
+cdef inline cnp.ndarray apply_grad(object dy, cnp.ndarray saved, grad_f32 f32, grad_f64 f64):
+    """dy checked against the ctx's saved array, then a new array dx = g(dy, saved)."""
+    cdef cnp.ndarray dya = grad_array(dy, saved)
+    cdef cnp.ndarray dx = empty_like(saved)
+    cdef int64_t n = cnp.PyArray_SIZE(saved)
+    cdef void *dxp = cnp.PyArray_DATA(dx)
+    cdef void *dyp = cnp.PyArray_DATA(dya)
+    cdef void *sp = cnp.PyArray_DATA(saved)
+    cdef bint single = cnp.PyArray_TYPE(saved) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            f32(<float *>dxp, <const float *>dyp, <const float *>sp, n)
+        else:
+            f64(<double *>dxp, <const double *>dyp, <const double *>sp, n)
+    return dx
+
+
 # ---- relu -------------------------------------------------------------------------------------------
 
 def relu_forward(x):
@@ -125,15 +166,7 @@ def relu_forward(x):
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t n = cnp.PyArray_SIZE(xa)
-    cdef void *yp = cnp.PyArray_DATA(y)
-    cdef void *xp = cnp.PyArray_DATA(xa)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_relu_fwd_f32(<float *>yp, <float *>xp, n)
-        else:
-            fnn_relu_fwd_f64(<double *>yp, <double *>xp, n)
+    cdef cnp.ndarray y = apply_unary(xa, fnn_relu_fwd_f32, fnn_relu_fwd_f64)
     cdef ReluCtx ctx = ReluCtx.__new__(ReluCtx)
     ctx.y = y
     return y, ctx
@@ -142,18 +175,7 @@ def relu_forward(x):
 def relu_backward(dy, ReluCtx ctx not None):
     """Gradient of relu_forward: ``dx = dy where y > 0, else 0`` (relu'(0) = 0; a NaN input passes
     dy through, as torch). dy: the forward output's shape and dtype. Returns dx (same)."""
-    cdef cnp.ndarray y = ctx.y
-    cdef cnp.ndarray dya = grad_array(dy, y)
-    cdef cnp.ndarray dx = empty_like(y)
-    cdef int64_t n = cnp.PyArray_SIZE(y)
-    with nogil:
-        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
-            fnn_relu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                             <float *>cnp.PyArray_DATA(y), n)
-        else:
-            fnn_relu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                             <double *>cnp.PyArray_DATA(y), n)
-    return dx
+    return apply_grad(dy, ctx.y, fnn_relu_bwd_f32, fnn_relu_bwd_f64)
 
 
 # ---- leaky relu -------------------------------------------------------------------------------------
@@ -208,13 +230,7 @@ def sigmoid_forward(x):
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t n = cnp.PyArray_SIZE(xa)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_sigmoid_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
-        else:
-            fnn_sigmoid_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef cnp.ndarray y = apply_unary(xa, fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
     cdef SigmoidCtx ctx = SigmoidCtx.__new__(SigmoidCtx)
     ctx.y = y
     return y, ctx
@@ -222,18 +238,7 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dy, SigmoidCtx ctx not None):
     """Gradient of sigmoid_forward: ``dx = dy * y * (1 - y)``. dy: y's shape and dtype."""
-    cdef cnp.ndarray y = ctx.y
-    cdef cnp.ndarray dya = grad_array(dy, y)
-    cdef cnp.ndarray dx = empty_like(y)
-    cdef int64_t n = cnp.PyArray_SIZE(y)
-    with nogil:
-        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
-            fnn_sigmoid_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                                <float *>cnp.PyArray_DATA(y), n)
-        else:
-            fnn_sigmoid_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                                <double *>cnp.PyArray_DATA(y), n)
-    return dx
+    return apply_grad(dy, ctx.y, fnn_sigmoid_bwd_f32, fnn_sigmoid_bwd_f64)
 
 
 # ---- tanh -------------------------------------------------------------------------------------------
@@ -245,13 +250,7 @@ def tanh_forward(x):
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t n = cnp.PyArray_SIZE(xa)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_tanh_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
-        else:
-            fnn_tanh_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef cnp.ndarray y = apply_unary(xa, fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
     cdef TanhCtx ctx = TanhCtx.__new__(TanhCtx)
     ctx.y = y
     return y, ctx
@@ -259,18 +258,7 @@ def tanh_forward(x):
 
 def tanh_backward(dy, TanhCtx ctx not None):
     """Gradient of tanh_forward: ``dx = dy * (1 - y**2)``. dy: y's shape and dtype."""
-    cdef cnp.ndarray y = ctx.y
-    cdef cnp.ndarray dya = grad_array(dy, y)
-    cdef cnp.ndarray dx = empty_like(y)
-    cdef int64_t n = cnp.PyArray_SIZE(y)
-    with nogil:
-        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
-            fnn_tanh_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                             <float *>cnp.PyArray_DATA(y), n)
-        else:
-            fnn_tanh_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                             <double *>cnp.PyArray_DATA(y), n)
-    return dx
+    return apply_grad(dy, ctx.y, fnn_tanh_bwd_f32, fnn_tanh_bwd_f64)
 
 
 # ---- sign -------------------------------------------------------------------------------------------
@@ -282,13 +270,7 @@ def sign_forward(x):
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t n = cnp.PyArray_SIZE(xa)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_sign_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
-        else:
-            fnn_sign_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef cnp.ndarray y = apply_unary(xa, fnn_sign_fwd_f32, fnn_sign_fwd_f64)
     cdef SignCtx ctx = SignCtx.__new__(SignCtx)
     ctx.y = y
     return y, ctx
@@ -310,13 +292,7 @@ def gelu_forward(x):
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t n = cnp.PyArray_SIZE(xa)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_gelu_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n)
-        else:
-            fnn_gelu_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n)
+    cdef cnp.ndarray y = apply_unary(xa, fnn_gelu_fwd_f32, fnn_gelu_fwd_f64)
     cdef GeluCtx ctx = GeluCtx.__new__(GeluCtx)
     ctx.x = xa
     return y, ctx
@@ -325,18 +301,7 @@ def gelu_forward(x):
 def gelu_backward(dy, GeluCtx ctx not None):
     """Gradient of gelu_forward: ``dx = dy * (Phi(x) + x * phi(x))`` with Phi, phi the standard
     normal CDF and density. dy: x's shape and dtype. Returns dx (same)."""
-    cdef cnp.ndarray x = ctx.x
-    cdef cnp.ndarray dya = grad_array(dy, x)
-    cdef cnp.ndarray dx = empty_like(x)
-    cdef int64_t n = cnp.PyArray_SIZE(x)
-    with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            fnn_gelu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                             <float *>cnp.PyArray_DATA(x), n)
-        else:
-            fnn_gelu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                             <double *>cnp.PyArray_DATA(x), n)
-    return dx
+    return apply_grad(dy, ctx.x, fnn_gelu_bwd_f32, fnn_gelu_bwd_f64)
 
 
 # ---- test hook for csrc/mathfn.h -----------------------------------------------------------------
