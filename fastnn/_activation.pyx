@@ -36,8 +36,6 @@ cdef extern from "activation.h" nogil:
     void fnn_mathfn_eval_f32(float *y, const float *x, int64_t n, int fn)
     void fnn_mathfn_eval_f64(double *y, const double *x, int64_t n, int fn)
 
-cdef extern from "numpy/arrayobject.h":
-    bint PyArray_SAMESHAPE(cnp.ndarray a, cnp.ndarray b)
 
 __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
            "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -102,18 +100,9 @@ cdef class GeluCtx:
 
 # ---- border helpers -------------------------------------------------------------------------------
 
-cdef inline cnp.ndarray empty_like(cnp.ndarray a):
-    """Uninitialised C-contiguous array of a's shape and dtype."""
-    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
 
 
-cdef inline cnp.ndarray grad_array(object dy, cnp.ndarray saved):
-    """dy checked against the array the ctx saved (same dtype, same shape), C-contiguous."""
-    check_same_dtype(cnp.PyArray_TYPE(saved), dy, "dy", "x")
-    if not PyArray_SAMESHAPE(<cnp.ndarray>dy, saved):
-        raise ValueError(f"dy must have the forward output's shape {shape_str(saved)}, "
-                         f"got {shape_str(dy)}")
-    return c_array(dy)
+# empty_like(), grad_like(): fastnn/_common.pxd
 
 
 # Every activation without a parameter has the same two kernel shapes: y = f(x) and
@@ -142,7 +131,7 @@ cdef inline cnp.ndarray apply_unary(cnp.ndarray xa, unary_f32 f32, unary_f64 f64
 
 cdef inline cnp.ndarray apply_grad(object dy, cnp.ndarray saved, grad_f32 f32, grad_f64 f64):
     """dy checked against the ctx's saved array, then a new array dx = g(dy, saved)."""
-    cdef cnp.ndarray dya = grad_array(dy, saved)
+    cdef cnp.ndarray dya = grad_like(dy, saved)
     cdef cnp.ndarray dx = empty_like(saved)
     cdef int64_t n = cnp.PyArray_SIZE(saved)
     cdef void *dxp = cnp.PyArray_DATA(dx)
@@ -207,7 +196,7 @@ def leaky_relu_backward(dy, LeakyReluCtx ctx not None):
     """Gradient of leaky_relu_forward: ``dx = dy if x > 0 else negative_slope * dy`` (so the
     derivative at 0 is negative_slope, as torch). dy: x's shape and dtype. Returns dx (same)."""
     cdef cnp.ndarray x = ctx.x
-    cdef cnp.ndarray dya = grad_array(dy, x)
+    cdef cnp.ndarray dya = grad_like(dy, x)
     cdef cnp.ndarray dx = empty_like(x)
     cdef int64_t n = cnp.PyArray_SIZE(x)
     cdef double slope = ctx.negative_slope
@@ -279,7 +268,7 @@ def sign_forward(x):
 def sign_backward(dy, SignCtx ctx not None):
     """Gradient of sign_forward: zeros of dy's shape and dtype (sign is piecewise constant)."""
     cdef cnp.ndarray y = ctx.y
-    grad_array(dy, y)
+    grad_like(dy, y)
     return cnp.PyArray_ZEROS(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), cnp.PyArray_TYPE(y), 0)
 
 

@@ -23,6 +23,9 @@ cdef extern from "fastnn.h" nogil:
         FNN_ACT_SIGMOID
         FNN_ACT_TANH
 
+cdef extern from "numpy/arrayobject.h":
+    bint PyArray_SAMESHAPE(cnp.ndarray a, cnp.ndarray b)
+
 # Dimensions handed to BLAS must fit its 32-bit integers.
 cdef enum:
     BLAS_INT_MAX = 2147483647
@@ -97,3 +100,18 @@ cdef inline int pair(object v, str name, int64_t *a, int64_t *b) except -1:
     a[0] = h
     b[0] = w
     return 0
+
+
+cdef inline cnp.ndarray empty_like(cnp.ndarray a):
+    """Uninitialised C-contiguous array of a's shape and dtype."""
+    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+
+
+cdef inline cnp.ndarray grad_like(object dy, cnp.ndarray saved):
+    """A backward's dy checked against the array its ctx saved (same dtype, same shape), as a
+    native C-contiguous array."""
+    check_same_dtype(cnp.PyArray_TYPE(saved), dy, "dy", "x")
+    if not PyArray_SAMESHAPE(<cnp.ndarray>dy, saved):
+        raise ValueError(f"dy must have the forward output's shape {shape_str(saved)}, "
+                         f"got {shape_str(dy)}")
+    return c_array(dy)

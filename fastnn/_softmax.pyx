@@ -15,8 +15,6 @@ cdef extern from "softmax.h" nogil:
     void fnn_log_softmax_bwd_f64(double *dx, const double *dy, const double *y,
                                  int64_t outer, int64_t n, int64_t inner)
 
-cdef extern from "numpy/arrayobject.h":
-    bint PyArray_SAMESHAPE(cnp.ndarray a, cnp.ndarray b)
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
@@ -64,15 +62,51 @@ cdef void split_dims(cnp.ndarray x, int axis, int64_t *outer, int64_t *n, int64_
         inner[0] *= dims[d]
 
 
-cdef inline cnp.ndarray empty_like(cnp.ndarray a):
-    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
 
 
-cdef inline cnp.ndarray grad_array(object dy, cnp.ndarray y):
-    check_same_dtype(cnp.PyArray_TYPE(y), dy, "dy", "x")
-    if not PyArray_SAMESHAPE(<cnp.ndarray>dy, y):
-        raise ValueError(f"dy must have the forward output's shape {shape_str(y)}, got {shape_str(dy)}")
-    return c_array(dy)
+# empty_like(), grad_like(): fastnn/_common.pxd
+
+
+# softmax and log_softmax share their kernel shapes: y = f(x) and dx = g(dy, y) over
+# (outer, n, inner) with the reduced axis in the middle; one dtype dispatch for both.
+ctypedef void (*rows_f32)(float *, const float *, int64_t, int64_t, int64_t) noexcept nogil
+ctypedef void (*rows_f64)(double *, const double *, int64_t, int64_t, int64_t) noexcept nogil
+ctypedef void (*rows_grad_f32)(float *, const float *, const float *, int64_t, int64_t, int64_t) noexcept nogil
+ctypedef void (*rows_grad_f64)(double *, const double *, const double *, int64_t, int64_t, int64_t) noexcept nogil
+
+
+cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, rows_f32 f32, rows_f64 f64):
+    """A new array y = f(xa) along ``axis`` (already normalised), GIL released."""
+    cdef cnp.ndarray y = empty_like(xa)
+    cdef int64_t outer, n, inner
+    split_dims(xa, axis, &outer, &n, &inner)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef void *xp = cnp.PyArray_DATA(xa)
+    cdef bint single = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            f32(<float *>yp, <const float *>xp, outer, n, inner)
+        else:
+            f64(<double *>yp, <const double *>xp, outer, n, inner)
+    return y
+
+
+cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, rows_grad_f32 f32, rows_grad_f64 f64):
+    """dy checked against the forward's y, then a new array dx = g(dy, y) along ``axis``."""
+    cdef cnp.ndarray dya = grad_like(dy, y)
+    cdef cnp.ndarray dx = empty_like(y)
+    cdef int64_t outer, n, inner
+    split_dims(y, axis, &outer, &n, &inner)
+    cdef void *dxp = cnp.PyArray_DATA(dx)
+    cdef void *dyp = cnp.PyArray_DATA(dya)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef bint single = cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            f32(<float *>dxp, <const float *>dyp, <const float *>yp, outer, n, inner)
+        else:
+            f64(<double *>dxp, <const double *>dyp, <const double *>yp, outer, n, inner)
+    return dx
 
 
 def softmax_forward(x, axis=-1):
@@ -83,17 +117,9 @@ def softmax_forward(x, axis=-1):
     logits never overflow; a slice with +inf, NaN, or only -inf gives NaN (as torch). Returns
     ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t outer, n, inner
-    split_dims(xa, a, &outer, &n, &inner)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_softmax_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), outer, n, inner)
-        else:
-            fnn_softmax_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), outer, n, inner)
+    cdef cnp.ndarray y = apply_rows(c_array(x), a, fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
     cdef SoftmaxCtx ctx = SoftmaxCtx.__new__(SoftmaxCtx)
     ctx.y = y
     ctx.axis = a
@@ -103,19 +129,7 @@ def softmax_forward(x, axis=-1):
 def softmax_backward(dy, SoftmaxCtx ctx not None):
     """Gradient of softmax_forward: ``dx = y * (dy - sum(dy * y, axis))`` (the sum in double).
     dy: y's shape and dtype. Returns dx (same)."""
-    cdef cnp.ndarray y = ctx.y
-    cdef cnp.ndarray dya = grad_array(dy, y)
-    cdef cnp.ndarray dx = empty_like(y)
-    cdef int64_t outer, n, inner
-    split_dims(y, ctx.axis, &outer, &n, &inner)
-    with nogil:
-        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
-            fnn_softmax_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                                <float *>cnp.PyArray_DATA(y), outer, n, inner)
-        else:
-            fnn_softmax_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                                <double *>cnp.PyArray_DATA(y), outer, n, inner)
-    return dx
+    return apply_rows_grad(dy, ctx.y, ctx.axis, fnn_softmax_bwd_f32, fnn_softmax_bwd_f64)
 
 
 def log_softmax_forward(x, axis=-1):
@@ -124,17 +138,9 @@ def log_softmax_forward(x, axis=-1):
     Same shapes, dtypes, axis rules and special values as softmax_forward; -inf logits give
     -inf. Returns ``(y, ctx)``.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
-    cdef int64_t outer, n, inner
-    split_dims(xa, a, &outer, &n, &inner)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_log_softmax_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), outer, n, inner)
-        else:
-            fnn_log_softmax_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), outer, n, inner)
+    cdef cnp.ndarray y = apply_rows(c_array(x), a, fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
     cdef LogSoftmaxCtx ctx = LogSoftmaxCtx.__new__(LogSoftmaxCtx)
     ctx.y = y
     ctx.axis = a
@@ -144,16 +150,4 @@ def log_softmax_forward(x, axis=-1):
 def log_softmax_backward(dy, LogSoftmaxCtx ctx not None):
     """Gradient of log_softmax_forward: ``dx = dy - exp(y) * sum(dy, axis)`` (the sum in double).
     dy: y's shape and dtype. Returns dx (same)."""
-    cdef cnp.ndarray y = ctx.y
-    cdef cnp.ndarray dya = grad_array(dy, y)
-    cdef cnp.ndarray dx = empty_like(y)
-    cdef int64_t outer, n, inner
-    split_dims(y, ctx.axis, &outer, &n, &inner)
-    with nogil:
-        if cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32:
-            fnn_log_softmax_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                                    <float *>cnp.PyArray_DATA(y), outer, n, inner)
-        else:
-            fnn_log_softmax_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                                    <double *>cnp.PyArray_DATA(y), outer, n, inner)
-    return dx
+    return apply_rows_grad(dy, ctx.y, ctx.axis, fnn_log_softmax_bwd_f32, fnn_log_softmax_bwd_f64)
