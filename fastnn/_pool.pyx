@@ -90,15 +90,13 @@ cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum):
 # ---------------------------------------------------------------------------------------------
 # max pooling
 
-cdef class MaxPool2dCtx:
-    """What max_pool2d_backward needs: input_shape (N, C, H, W), indices (N, C, H_out, W_out)
-    int32, the flat index ih*W + iw of each window's maximum in its plane (torch's indices),
-    kernel_size, stride, padding ((h, w) pairs) and the dtype."""
-    cdef readonly cnp.ndarray indices
+cdef class _PoolCtx:
+    """The window geometry both pooling contexts keep: input_shape (N, C, H, W), kernel_size,
+    stride, padding ((h, w) pairs) and the dtype, stored as C ints and turned into tuples only
+    when asked for."""
     cdef fnn_pool_geom g
     cdef int t
 
-    # the sizes are kept as C ints and only turned into tuples when asked for
     @property
     def input_shape(self):
         return (self.g.n, self.g.c, self.g.h, self.g.w)
@@ -118,6 +116,13 @@ cdef class MaxPool2dCtx:
     @property
     def dtype(self):
         return cnp.PyArray_DescrFromType(self.t)
+
+
+cdef class MaxPool2dCtx(_PoolCtx):
+    """What max_pool2d_backward needs: input_shape (N, C, H, W), indices (N, C, H_out, W_out)
+    int32, the flat index ih*W + iw of each window's maximum in its plane (torch's indices),
+    kernel_size, stride, padding ((h, w) pairs) and the dtype."""
+    cdef readonly cnp.ndarray indices
 
     def __repr__(self):
         return (f"MaxPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
@@ -171,32 +176,10 @@ def max_pool2d_backward(dy, MaxPool2dCtx ctx not None):
 # ---------------------------------------------------------------------------------------------
 # average pooling
 
-cdef class AvgPool2dCtx:
+cdef class AvgPool2dCtx(_PoolCtx):
     """What avg_pool2d_backward needs: input_shape (N, C, H, W), kernel_size, stride, padding
     ((h, w) pairs), count_include_pad and the dtype."""
     cdef readonly bint count_include_pad
-    cdef fnn_pool_geom g
-    cdef int t
-
-    @property
-    def input_shape(self):
-        return (self.g.n, self.g.c, self.g.h, self.g.w)
-
-    @property
-    def kernel_size(self):
-        return (self.g.kh, self.g.kw)
-
-    @property
-    def stride(self):
-        return (self.g.sh, self.g.sw)
-
-    @property
-    def padding(self):
-        return (self.g.ph, self.g.pw)
-
-    @property
-    def dtype(self):
-        return cnp.PyArray_DescrFromType(self.t)
 
     def __repr__(self):
         return (f"AvgPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
