@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "MODELS", "build_mlp", "load_data"]
+__all__ = ["main", "MODELS", "build_mlp", "build_cnn", "load_data"]
 
 
 def build_mlp(in_features, classes, rng):
@@ -26,10 +26,21 @@ def build_mlp(in_features, classes, rng):
     return nn.Sequential(nn.Linear(in_features, 256, rng=rng), nn.ReLU(), nn.Linear(256, classes, rng=rng))
 
 
+def build_cnn(image_shape, classes, rng):
+    """A small LeNet-style CNN for (1, H, W) images: conv 1->8 3x3 (padding 1), ReLU, max-pool 2,
+    conv 8->16 3x3 (padding 1), ReLU, max-pool 2, flatten, linear -> classes."""
+    from . import nn
+    c, h, w = image_shape
+    return nn.Sequential(
+        nn.Conv2d(c, 8, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * (h // 4) * (w // 4), classes, rng=rng))
+
+
 # --model NAME -> (builder(input_shape, classes, rng), flatten): input_shape is x.shape[1:] of
-# the training data, loaded as (N, features) when flatten else as images (N, 1, H, W). A CNN
-# registers here once the conv family lands: MODELS["cnn"] = (build_cnn, False).
-MODELS = {"mlp": (lambda shape, classes, rng: build_mlp(shape[0], classes, rng), True)}
+# the training data, loaded as (N, features) when flatten else as images (N, 1, H, W).
+MODELS = {"mlp": (lambda shape, classes, rng: build_mlp(shape[0], classes, rng), True),
+          "cnn": (build_cnn, False)}
 
 
 class DemoError(Exception):
