@@ -323,11 +323,7 @@ class RNN(_RNNBase):
             raise ValueError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, dtype, rng)
-        self.nonlinearity = nonlinearity
-
-    def extra_repr(self):
-        s = super().extra_repr()
-        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+        self.nonlinearity = nonlinearity      # (torch's repr does not show it either)
 
 
 class LSTM(_RNNBase):
