@@ -43,6 +43,7 @@ class _RNNBase(Module):
     _gates = 1
     _op = "rnn"
     _cell_state = False
+    _TRANSIENT = Module._TRANSIENT + ("dstate0",)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32, rng=None):
@@ -66,7 +67,6 @@ class _RNNBase(Module):
         H, G = self.hidden_size, self._gates
         dirs = 2 if self.bidirectional else 1
         stdv = 1.0 / math.sqrt(H)
-        names = []
         for k in range(self.num_layers):
             d_in = self.input_size if k == 0 else H * dirs
             for suffix in ("", "_reverse")[:dirs]:
@@ -79,8 +79,6 @@ class _RNNBase(Module):
                     p = Parameter(np.empty(shape, dtype))
                     init.uniform_(p, -stdv, stdv, rng=gen)
                     setattr(self, pname, p)
-                    names.append(pname)
-        self._flat_names = names
         # dropout masks come from the layer's own generator (seeded from rng, or the global one)
         self.rng = init.new_generator(int(gen.integers(2 ** 63)) if rng is not None else None)
 
