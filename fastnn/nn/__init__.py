@@ -9,6 +9,7 @@ from .layers import (Linear, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Sig
                      LogSoftmax, Dropout, Flatten)
 from .conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, BatchNorm1d,
                    BatchNorm2d, LayerNorm)
+from .rnn import RNN, LSTM, GRU, Embedding
 from .containers import Sequential
 from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss
 from . import init
@@ -18,4 +19,5 @@ __all__ = ["Parameter", "Module", "StateDictError", "IncompatibleKeys", "Linear"
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Sign", "Softmax", "LogSoftmax",
            "Dropout", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Sequential",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "init", "manual_seed"]
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "init", "manual_seed", "RNN", "LSTM",
+           "GRU", "Embedding"]
