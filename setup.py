@@ -1,8 +1,10 @@
 """Build script for fastnn's compiled kernels.
 
 Every kernel family is one C file in csrc/ plus its Cython binding fastnn/_<family>.pyx;
-the extension fastnn._<family> is built from exactly those two sources plus csrc/runtime.c
-(thread settings). New families are picked up automatically: add csrc/<family>.c and
+the extension fastnn._<family> is built from exactly those two sources and linked with the
+static library fastnn_runtime (csrc/runtime.c: thread settings, csrc/blas.c: fnn_gemm), which
+is compiled once, before the extensions (so a parallel `build_ext -j2` never compiles the same
+object twice at once). New families are picked up automatically: add csrc/<family>.c and
 fastnn/_<family>.pyx and rebuild.
 
 GEMM comes from the scipy-openblas32 wheel (the OpenBLAS that numpy and scipy build against),
@@ -25,6 +27,7 @@ import numpy as np
 import scipy_openblas32
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).parent.resolve()
 
@@ -76,7 +79,7 @@ def extensions():
     for pyx in sorted((ROOT / "fastnn").glob("_*.pyx")):
         family = pyx.stem[1:]
         csrc = ROOT / "csrc" / f"{family}.c"
-        sources = [f"fastnn/{pyx.name}", "csrc/runtime.c", "csrc/blas.c"]
+        sources = [f"fastnn/{pyx.name}"]
         if csrc.exists():
             sources.append(f"csrc/{family}.c")
         exts.append(Extension(
@@ -84,7 +87,7 @@ def extensions():
             sources=sources,
             include_dirs=["csrc", np.get_include(), scipy_openblas32.get_include_dir()],
             library_dirs=[blas_lib_dir],
-            libraries=[scipy_openblas32.get_library()],
+            libraries=["fastnn_runtime", scipy_openblas32.get_library()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
                            ("FASTNN_COMPILE_FLAGS", '"%s"' % FLAGS_STRING)],
             extra_compile_args=compile_args,
@@ -93,7 +96,28 @@ def extensions():
     return exts
 
 
+# Linked statically into every extension: each extension keeps its own copy of the thread
+# setting (fastnn.set_num_threads updates them all). -fPIC because it ends up in shared objects.
+RUNTIME_LIB = ("fastnn_runtime", {
+    "sources": ["csrc/runtime.c", "csrc/blas.c"],
+    "include_dirs": ["csrc", scipy_openblas32.get_include_dir()],
+    "cflags": compile_args + ["-fPIC"],
+})
+
+
+
+class BuildExt(build_ext):
+    """build_ext that builds the runtime library first, also for `build_ext --inplace`
+    (plain setuptools only does that under `build`)."""
+
+    def run(self):
+        self.run_command("build_clib")
+        super().run()
+
+
 setup(
+    cmdclass={"build_ext": BuildExt},
+    libraries=[RUNTIME_LIB],
     ext_modules=cythonize(
         extensions(),
         language_level=3,
