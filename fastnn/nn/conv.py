@@ -159,9 +159,7 @@ class Conv2d(_ImageOp):
         ctx, backend = self._saved()
         unbatched = self.__dict__["_lead"]
         dx, dw, db = backend.conv2d_backward(self._dy4(dy), ctx)
-        self.weight.accumulate_grad(dw)
-        if db is not None:
-            self.bias.accumulate_grad(db)
+        self._accumulate_weight_bias(dw, db)
         return dx[0] if unbatched else dx
 
     def extra_repr(self):
@@ -363,10 +361,7 @@ class _BatchNorm(Module):
         """dy (the input's shape) -> dx; adds into weight.grad and bias.grad when affine."""
         ctx, backend = self._saved()
         dx, dw, db = backend.batch_norm_backward(dy, ctx)
-        if dw is not None:
-            self.weight.accumulate_grad(dw)
-        if db is not None:
-            self.bias.accumulate_grad(db)
+        self._accumulate_weight_bias(dw, db)
         return dx
 
     def extra_repr(self):
@@ -446,10 +441,7 @@ class LayerNorm(Module):
         """dy (the input's shape) -> dx; adds into weight.grad and bias.grad."""
         ctx, backend = self._saved()
         dx, dw, db = backend.layer_norm_backward(dy, ctx)
-        if dw is not None:
-            self.weight.accumulate_grad(dw)
-        if db is not None:
-            self.bias.accumulate_grad(db)
+        self._accumulate_weight_bias(dw, db)
         return dx
 
     def extra_repr(self):

@@ -116,9 +116,7 @@ class Linear(Module):
                                  f"{lead + (self.out_features,)}, got {dy.shape}")
             dy = dy.reshape(-1, self.out_features)
         dx, dw, db = backend.linear_backward(dy, ctx)
-        self.weight.accumulate_grad(dw)
-        if db is not None:
-            self.bias.accumulate_grad(db)
+        self._accumulate_weight_bias(dw, db)
         return dx if lead is None else dx.reshape(lead + (self.in_features,))
 
     def extra_repr(self):

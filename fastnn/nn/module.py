@@ -263,6 +263,14 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         return ctx, self.__dict__["_backend"]
 
+    def _accumulate_weight_bias(self, dw, db):
+        """Add a kernel's (dweight, dbias) into self.weight.grad / self.bias.grad; a None
+        gradient (no affine weight, no bias) adds nothing."""
+        if dw is not None:
+            self.weight.accumulate_grad(dw)
+        if db is not None:
+            self.bias.accumulate_grad(db)
+
     def _save(self, ctx, backend):
         d = self.__dict__
         d["_ctx"] = ctx
