@@ -153,7 +153,7 @@ def relu_forward(x):
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = apply_unary(xa, fnn_relu_fwd_f32, fnn_relu_fwd_f64)
     cdef ReluCtx ctx = ReluCtx.__new__(ReluCtx)
@@ -217,7 +217,7 @@ def sigmoid_forward(x):
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = apply_unary(xa, fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
     cdef SigmoidCtx ctx = SigmoidCtx.__new__(SigmoidCtx)
@@ -237,7 +237,7 @@ def tanh_forward(x):
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = apply_unary(xa, fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
     cdef TanhCtx ctx = TanhCtx.__new__(TanhCtx)
@@ -257,7 +257,7 @@ def sign_forward(x):
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = apply_unary(xa, fnn_sign_fwd_f32, fnn_sign_fwd_f64)
     cdef SignCtx ctx = SignCtx.__new__(SignCtx)
@@ -279,7 +279,7 @@ def gelu_forward(x):
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
     """
-    cdef int t = float_typenum(x, "x")
+    float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = apply_unary(xa, fnn_gelu_fwd_f32, fnn_gelu_fwd_f64)
     cdef GeluCtx ctx = GeluCtx.__new__(GeluCtx)
