@@ -19,4 +19,9 @@ for _fam in _FAMILIES:
     for _name in _mod.__all__:
         globals()[_name] = getattr(_mod, _name)
         __all__.append(_name)
+if not __all__:
+    raise ImportError(
+        f"fastnn's compiled extensions are not built in {__file__.rsplit('/', 1)[0]}: install with "
+        f"`pip install -e .` (or build in place: `python setup.py build_ext --inplace`), or run from "
+        f"outside the source tree so that the installed package is imported")
 del _fam, _mod, _name, _importlib, _FAMILIES
