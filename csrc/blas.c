@@ -104,6 +104,7 @@ void FNN(fnn_gemm_ep)(int ta, int tb, int64_t m, int64_t n, int64_t k,
             ep(ep_arg, 0, m, 0, n);
         return;
     }
+    fnn_blas_keep_serial();
     int64_t work = m * n * k;
     int nt = work < FNN_GEMM_PARALLEL_MIN ? 1 : fnn_get_num_threads();
     /* rows when each thread gets FNN_GEMM_ROW_MIN of them (or m >= n), else columns */

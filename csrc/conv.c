@@ -2,15 +2,19 @@
  *
  * How a convolution runs (forward; backward mirrors it):
  *   - Batch-parallel (the usual case, N >= threads): the threads take batches of B images
- *     (dynamic schedule, at least 3 batches per thread, so a thread slowed by another process
- *     on a shared machine does not hold up the rest; B*P up to ~2048 columns,
+ *     (forward: dynamic schedule, at least 3 batches per thread, so a thread slowed by another
+ *     process on a shared machine does not hold up the rest; backward: static schedule, see
+ *     below; B*P up to ~2048 columns,
  *     so small images still give BLAS a wide enough matrix: measured 66 -> 83 GFLOP/s per core
  *     for P = 196). It unfolds a batch into its own slice of the workspace, cols (K, B*P)
  *     (im2col, padding by bounds checks), multiplies with single-threaded BLAS
  *     (fnn_gemm_serial, one GEMM per group) and writes the result out with the bias + relu
  *     epilogue fused into that pass. In the backward pass each thread accumulates its own
  *     weight gradient (thread 0 straight into dw, the others in the workspace) and its own bias
- *     sums in double; they are added at the end.
+ *     sums in double; they are added at the end, in thread order. Which images a thread sums
+ *     must not depend on timing, or the float sums would differ from run to run (a dynamic
+ *     schedule did exactly that: tests/test_determinism.py), so the backward pass hands out
+ *     the batches statically: thread t always takes the same contiguous run of them.
  *   - Image by image (N < threads, e.g. one large image): im2col/col2im split over channels and
  *     the GEMMs split by fnn_gemm.
  *   - 1x1 kernels with stride 1 and no padding, when batches are of one image (B = 1), skip
@@ -784,7 +788,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                 for (int64_t co = 0; co < g->c_out; co++)
                     dbt[co] = 0;
             int first = 1;
-            #pragma omp for schedule(dynamic, 1) nowait
+            #pragma omp for schedule(static) nowait   /* static: run-to-run identical dw */
             for (int64_t ci = 0; ci < nchunks; ci++) {
                 const int64_t n0 = ci * pl.batch;
                 const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;

@@ -21,8 +21,19 @@ int fnn_get_num_threads(void)
 #endif
 }
 
+void fnn_blas_keep_serial(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel())
+        return;
+#endif
+    if (scipy_openblas_get_num_threads() != 1)
+        scipy_openblas_set_num_threads(1);
+}
+
 int fnn_threads_for(int64_t work, int64_t grain)
 {
+    fnn_blas_keep_serial();
     int t = fnn_get_num_threads();
     if (grain < 1)
         grain = 1;

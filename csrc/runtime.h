@@ -49,6 +49,11 @@ static inline void fnn_thread_range(int64_t n, int64_t align, int64_t *lo, int64
     *hi = b < n ? b : n;
 }
 
+/* Puts fastnn's OpenBLAS back to one thread if something (threadpoolctl's threadpool_limits,
+ * a direct openblas_set_num_threads) raised it: fastnn's OpenMP threads call it, and a threaded
+ * BLAS inside them would oversubscribe the cores. One load and compare when nothing changed;
+ * a no-op inside a parallel region. Called by fnn_threads_for and fnn_gemm. */
+void fnn_blas_keep_serial(void);
 /* 1 when this extension was built with OpenMP. */
 int fnn_openmp_enabled(void);
 /* Called once at import: makes OpenBLAS single-threaded (fastnn owns the parallelism). */

@@ -38,3 +38,8 @@ from .nn.init import manual_seed  # noqa: E402
 from .training import fit, evaluate, History  # noqa: E402
 
 __all__ += ["nn", "data", "optim", "manual_seed", "fit", "evaluate", "History"]
+
+try:   # let threadpoolctl list and limit fastnn's thread pool (fastnn/_threadpool.py)
+    from . import _threadpool  # noqa: E402,F401
+except ImportError:  # pragma: no cover - threadpoolctl is a dependency, but not a vital one
+    pass

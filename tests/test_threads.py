@@ -162,3 +162,48 @@ def test_gil_released_during_kernels(restore_threads):
         done.set()
         t.join()
     assert len(ticks) > 3
+
+
+def _fastnn_pools(threadpoolctl):
+    return [i for i in threadpoolctl.threadpool_info() if i["internal_api"] == "fastnn"]
+
+
+def test_threadpoolctl_lists_fastnn_pool(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastnn.set_num_threads(3)
+    pools = _fastnn_pools(threadpoolctl)
+    assert len(pools) == 1, pools
+    assert pools[0]["user_api"] == "openmp"
+    assert pools[0]["num_threads"] == 3
+    assert pools[0]["version"] == fastnn.__version__
+    assert Path(pools[0]["filepath"]).parent == Path(fastnn.__file__).resolve().parent
+
+
+@pytest.mark.parametrize("user_api", [None, "openmp"])
+def test_threadpoolctl_limits_fastnn_pool(user_api, restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastnn.set_num_threads(2)
+    with threadpoolctl.threadpool_limits(limits=1, user_api=user_api):
+        assert fastnn.get_num_threads() == 1
+        assert _fastnn_pools(threadpoolctl)[0]["num_threads"] == 1
+    assert fastnn.get_num_threads() == 2                  # restored on exit
+
+
+def test_threadpoolctl_blas_limit_does_not_thread_fastnn_blas(restore_threads):
+    """A BLAS limit above 1 reaches fastnn's OpenBLAS too; the next kernel puts it back to one
+    thread (fastnn's OpenMP threads call it: a threaded BLAS inside them would oversubscribe),
+    and the results do not change."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastnn.set_num_threads(2)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((300, 200)), rng.standard_normal((250, 200))
+    before = F.linear_forward(x, w)[0]
+    with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
+        ours = [i for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
+        assert ours[0]["num_threads"] == 3                # the limit did reach it
+        during = F.linear_forward(x, w)[0]
+        ours = [i for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
+        assert ours[0]["num_threads"] == 1
+    assert np.array_equal(before, during)
