@@ -121,3 +121,28 @@ def test_bench_notes_openblas_coretype_without_unsetting_it(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["environment"]["env"]["OPENBLAS_CORETYPE"] == "Haswell"   # left as it was
     assert doc["environment"]["quiet_pools_child"] is False
+
+
+def test_bench_thread_scaling_and_python_threads(tmp_path):
+    """--thread-scaling times fastnn at one thread beside the current count (the x vs
+    compiled-1t column); the threads family runs 4 jobs on 4 Python threads vs serially."""
+    out = tmp_path / "bench.json"
+    r = fastnn_cli("bench", "--family", "threads", "--thread-scaling", "--threads", "2",
+                   "--repeat", "3", "--max-time", "0.05", "--no-quiet-pools", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "x vs compiled-1t" in r.stdout and "x vs serial" in r.stdout
+    assert "thread scaling:" in r.stdout
+    doc = json.loads(out.read_text())
+    assert doc["results"] and all(res["family"] == "threads" for res in doc["results"])
+    for res in doc["results"]:
+        assert set(res["impls"]) == {"compiled", "compiled-1t", "serial"}, res
+    assert doc["environment"]["threads"]["fastnn"] == 2      # restored after each 1-thread sample
+
+
+def test_select_cases_thread_scaling_adds_one_thread_impl():
+    from fastnn.bench import all_cases
+    from fastnn.bench.run import ONE_THREAD, select_cases
+    _, impls = select_cases(all_cases(), ["linear"], ["reference"], thread_scaling=True)
+    assert impls == ["compiled", ONE_THREAD, "reference"]
+    _, impls = select_cases(all_cases(), ["linear"], thread_scaling=False)
+    assert ONE_THREAD not in impls

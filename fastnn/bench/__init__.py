@@ -22,7 +22,7 @@ IMPLS = ("compiled", "reference", "torch")
 
 # families whose cases exist; a missing cases module is simply skipped
 _CASE_MODULES = ("linear", "activation", "softmax", "loss", "dropout", "optim", "mlp",
-                 "conv", "pool", "norm", "rnn", "embedding")
+                 "conv", "pool", "norm", "rnn", "embedding", "threads")
 
 
 class Unavailable(Exception):

@@ -21,6 +21,10 @@ Method (see README "Measuring speed"):
 * Memory: default malloc (MALLOC_* as the user has them; reported). Thread counts are reported;
   --threads N sets fastnn, torch and numpy's BLAS to N threads (fastnn's own OpenBLAS stays at 1
   thread: fastnn's OpenMP threads call it).
+* Thread scaling: --thread-scaling adds the implementation "compiled-1t", fastnn's kernels with
+  fastnn at ONE thread (set around its samples only, outside the timed calls), interleaved with
+  "compiled" at the current count; its "x vs compiled-1t" column is the speedup that the threads
+  give, and a summary line names every case where they made it slower.
 """
 import argparse
 import gc
@@ -40,6 +44,8 @@ QUICK_ROUNDS, FULL_ROUNDS = 7, 15
 QUICK_MAX_TIME, FULL_MAX_TIME = 0.4, 2.5          # seconds per case, all implementations
 QUIET_POOLS = {"OPENBLAS_THREAD_TIMEOUT": "4", "GOMP_SPINCOUNT": "3000"}
 _CHILD_FLAG = "FASTNN_BENCH_CHILD"
+ONE_THREAD = "compiled-1t"       # fastnn's kernels at one thread (--thread-scaling)
+SLOWER_BEYOND_NOISE = 0.95       # "threads made it slower" below this speedup (runs differ ~+-5%)
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,6 +91,9 @@ def add_arguments(p):
                         "default every one a case offers")
     p.add_argument("--threads", type=_positive_int, metavar="N",
                    help="threads for fastnn, torch and numpy's BLAS (default: leave as they are)")
+    p.add_argument("--thread-scaling", action="store_true",
+                   help=f"also time fastnn at 1 thread ('{ONE_THREAD}'), interleaved, to see what "
+                        "the threads gain and list any case they make slower")
     p.add_argument("--repeat", type=_positive_int, metavar="R",
                    help=f"interleaved rounds per case (default {QUICK_ROUNDS} quick, {FULL_ROUNDS} full)")
     p.add_argument("--json", metavar="PATH", help="write every number and the environment as JSON")
@@ -110,7 +119,8 @@ def main_from_args(args):
             return 1
     from fastnn.bench import all_cases
     try:
-        cases, impls = select_cases(all_cases(), args.family, args.impl, full=args.full)
+        cases, impls = select_cases(all_cases(), args.family, args.impl, full=args.full,
+                                    thread_scaling=getattr(args, "thread_scaling", False))
     except ValueError as err:
         print(f"fastnn bench: error: {err}", file=sys.stderr)
         return 2
@@ -185,9 +195,10 @@ def _rerun_with(extra_env, argv):
 # --------------------------------------------------------------------------------------------
 # selection, threads, environment
 
-def select_cases(cases, families=None, impls=None, full=False):
-    """(cases, impls): the cases to run and the implementation names to time.
-    ValueError names an unknown family or implementation."""
+def select_cases(cases, families=None, impls=None, full=False, thread_scaling=False):
+    """(cases, impls): the cases to run and the implementation names to time (with
+    thread_scaling, ONE_THREAD right after "compiled"). ValueError names an unknown family or
+    implementation."""
     known_fams = sorted({c.family for c in cases})
     known_impls = sorted({i for c in cases for i in c.impls})
     if families:
@@ -200,7 +211,30 @@ def select_cases(cases, families=None, impls=None, full=False):
             raise ValueError(f"unknown implementation {', '.join(bad)}; available: {', '.join(known_impls)}")
     chosen = [c for c in cases if (full or c.quick) and (not families or c.family in families)]
     order = impls or ["compiled", "reference", "torch"] + sorted(set(known_impls) - {"compiled", "reference", "torch"})
-    return chosen, [i for i in order if i in known_impls]
+    order = [i for i in order if i in known_impls]
+    if thread_scaling:
+        if "compiled" not in order:
+            order.insert(0, "compiled")
+        order.insert(order.index("compiled") + 1, ONE_THREAD)
+    return chosen, order
+
+
+class _fastnn_threads_for:
+    """Context: fastnn at one thread for ONE_THREAD, unchanged for every other implementation."""
+
+    def __init__(self, impl):
+        self.one = impl == ONE_THREAD
+
+    def __enter__(self):
+        if self.one:
+            import fastnn
+            self.before = fastnn.get_num_threads()
+            fastnn.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.one:
+            import fastnn
+            fastnn.set_num_threads(self.before)
 
 
 def _numpy_blas_pools():
@@ -321,11 +355,13 @@ def run_case(case, impls, rounds, max_time):
            "quick": case.quick, "impls": {}, "skipped": {}, "errors": {}, "speedup": {}}
     fns = {}
     for impl in impls:
-        if impl not in case.impls:
+        made_as = "compiled" if impl == ONE_THREAD else impl
+        if made_as not in case.impls:
             continue
         try:
-            fn = case.make(impl)
-            fn()                                   # warm-up (first-call costs, page faults)
+            with _fastnn_threads_for(impl):
+                fn = case.make(made_as)
+                fn()                               # warm-up (first-call costs, page faults)
             fns[impl] = fn
         except Unavailable as err:
             res["skipped"][impl] = str(err) or "unavailable"
@@ -336,7 +372,8 @@ def run_case(case, impls, rounds, max_time):
     # calibrate: calls per sample so that one round of every implementation takes ~max_time/rounds
     single = {}
     for impl, fn in fns.items():
-        single[impl] = max(min(_time_calls(fn, 1) for _ in range(3)), 1e-7)
+        with _fastnn_threads_for(impl):
+            single[impl] = max(min(_time_calls(fn, 1) for _ in range(3)), 1e-7)
     per_sample = max_time / (rounds * len(fns))
     number = {impl: max(1, int(per_sample / t)) for impl, t in single.items()}
     round_cost = sum(number[i] * single[i] for i in fns)
@@ -350,7 +387,8 @@ def run_case(case, impls, rounds, max_time):
             for j in range(len(names)):
                 impl = names[(r + j) % len(names)]
                 try:
-                    samples[impl].append(_time_calls(fns[impl], number[impl]))
+                    with _fastnn_threads_for(impl):
+                        samples[impl].append(_time_calls(fns[impl], number[impl]))
                 except Exception as err:
                     res["errors"][impl] = f"{type(err).__name__}: {err}"
                     names.remove(impl)
@@ -439,6 +477,13 @@ def summarize(results):
     geo = {impl: math.exp(sum(math.log(s) for s in v) / len(v)) for impl, v in by_impl.items()}
     lines = [f"compiled vs {impl}: geometric-mean speedup {g:.2f}x over {len(by_impl[impl])} cases"
              for impl, g in geo.items()]
+    slower = [f"{r['name']} ({r['speedup'][ONE_THREAD]:.2f}x)" for r in results
+              if r["speedup"].get(ONE_THREAD, 1.0) < SLOWER_BEYOND_NOISE]
+    if any(ONE_THREAD in r["speedup"] for r in results):
+        lines.append("thread scaling: " + ("slower with threads than with one, beyond noise: "
+                                           + "; ".join(slower) if slower else
+                                           f"no case is slower with threads than with one "
+                                           f"(none below {SLOWER_BEYOND_NOISE}x)"))
     skipped = sorted({f"{i}: {why}" for r in results for i, why in r["skipped"].items()})
     lines += [f"skipped {s}" for s in skipped]
     return {"geomean_speedup": geo, "cases": len(results), "lines": lines}
