@@ -79,6 +79,10 @@ def test_scaling_groups_vary_one_param():
            mk("op 16x4", {"N": 16, "C": 4}), mk("other 16x8", {"N": 16, "C": 8})]
     groups = {(p, tuple(v for v, _ in pts)) for _, p, pts in scaling_groups(res)}
     assert groups == {("N", (16, 32)), ("C", (4, 8))}
+    titles = {title for title, _, _ in scaling_groups(res)}
+    assert titles == {"op Nx8", "op 16xC"}                # the varying number, named; no dots
+    res = [mk("lstm T=10 H=128", {"T": 10, "H": 128}), mk("lstm T=50 H=128", {"T": 50, "H": 128})]
+    assert [t for t, _, _ in scaling_groups(res)] == ["lstm T H=128"]
 
 
 @pytest.mark.parametrize("args,code,needle", [

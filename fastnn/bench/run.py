@@ -513,10 +513,21 @@ def scaling_groups(results):
                 series.setdefault(rest, []).append((v, r))
             for rest, pts in series.items():
                 if len({v for v, _ in pts}) >= 2:
-                    fixed = ", ".join(f"{k}={v}" for k, v in rest)
-                    out.append((f"{label.replace('#', '.')}  ({fixed})" if fixed else label, p,
+                    out.append((_series_title([r["name"] for _, r in pts], p), p,
                                 sorted(pts, key=lambda t: t[0])))
     return out
+
+
+def _series_title(names, param):
+    """The names of one series' cases with the numbers that vary along it replaced by the
+    parameter's name: "conv2d_forward 32xCx14x14 ->C k3p1 (channel scaling)"."""
+    pieces = [re.split(r"(\d+(?:\.\d+)?)", n) for n in names]
+    first = pieces[0]
+    if any(len(q) != len(first) for q in pieces):
+        return names[0]
+    title = "".join(param if k % 2 and len({q[k] for q in pieces}) > 1 else part
+                    for k, part in enumerate(first))
+    return title.replace(f"{param}={param}", param)
 
 
 def write_plot(results, path):
