@@ -83,3 +83,64 @@ for _c in (8, 16, 32, 64, 128):
                   quick=False, params=_p))
     register(Case("conv", f"conv2d_backward 32x{_c}x14x14 ->{_c} k3p1 (channel scaling)", _conv_bwd(32, _c, _c, 14),
                   quick=False, params=_p))
+
+
+def _lenet_step(n=64):
+    """One LeNet-style training step at batch n on 28x28 inputs: conv 1->8 5x5 + relu, max pool 2,
+    conv 8->16 5x5 + relu, max pool 2, linear 256->10, cross-entropy, backward, SGD on the 6
+    parameter arrays. "compiled"/"reference": the functional API, conv+relu fused as fastnn.nn's
+    Sequential fuses it; "torch": the idiomatic nn.Sequential + optim.SGD loop."""
+    def make(impl):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+        target = rng.integers(0, 10, n).astype(np.int64)
+        shapes = [(8, 1, 5, 5), (8,), (16, 8, 5, 5), (16,), (10, 256), (10,)]
+        params = [(rng.standard_normal(s) * 0.1).astype(np.float32) for s in shapes]
+        if impl == "torch":
+            torch = torch_or_unavailable()
+            nn = torch.nn
+            model = nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Flatten(), nn.Linear(256, 10))
+            with torch.no_grad():
+                for p, a in zip(model.parameters(), params):
+                    p.copy_(torch.from_numpy(a))
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+            tx, tt = torch.from_numpy(x), torch.from_numpy(target)
+
+            def run():
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(tx), tt)
+                loss.backward()
+                opt.step()
+                return loss
+            return run
+        F = backend(impl)
+        w1, b1, w2, b2, w3, b3 = params
+        bufs = [np.zeros_like(p) for p in params]
+        dloss = np.ones((), np.float32)
+
+        def run():
+            h1, c1 = F.conv2d_forward(x, w1, b1, activation="relu")
+            p1, cp1 = F.max_pool2d_forward(h1, 2)
+            h2, c2 = F.conv2d_forward(p1, w2, b2, activation="relu")
+            p2, cp2 = F.max_pool2d_forward(h2, 2)
+            logits, c3 = F.linear_forward(p2.reshape(n, 256), w3, b3)
+            loss, cl = F.cross_entropy_forward(logits, target)
+            dp2, dw3, db3 = F.linear_backward(F.cross_entropy_backward(dloss, cl), c3)
+            dh2 = F.max_pool2d_backward(dp2.reshape(p2.shape), cp2)
+            dp1, dw2, db2 = F.conv2d_backward(dh2, c2)
+            dh1 = F.max_pool2d_backward(dp1, cp1)
+            _, dw1, db1 = F.conv2d_backward(dh1, c1)
+            for p, g, buf in zip(params, (dw1, db1, dw2, db2, dw3, db3), bufs):
+                F.sgd_step(p, g, buf, 0.01)
+            return loss
+        return run
+    return make
+
+
+register(Case("conv", "lenet train step batch 64 (conv5+relu, pool, conv5+relu, pool, linear, SGD)",
+              _lenet_step(64), params={"N": 64}))
+for _n in (16, 256):
+    register(Case("conv", f"lenet train step batch {_n} (conv5+relu, pool, conv5+relu, pool, linear, SGD)",
+                  _lenet_step(_n), quick=False, params={"N": _n}))
