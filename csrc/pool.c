@@ -16,6 +16,22 @@ static inline void fnn_pool_window(int64_t o, int64_t s, int64_t p, int64_t k, i
     *b = hi > n ? n : hi;
 }
 
+/* 1 when every window lies within the padded input (always, unless ceil_mode added a last,
+ * partial window): the fast and tiled paths below assume whole windows. */
+static inline int fnn_pool_whole_windows(const fnn_pool_geom *g)
+{
+    return (g->h_out - 1) * g->sh + g->kh <= g->h + 2 * g->ph &&
+           (g->w_out - 1) * g->sw + g->kw <= g->w + 2 * g->pw;
+}
+
+/* The average's divisor with count_include_pad: the window's extent within the padded input
+ * [-p, n + p), which is k except for a ceil_mode window hanging past its end (PyTorch's rule). */
+static inline int64_t fnn_pool_padded_extent(int64_t o, int64_t s, int64_t p, int64_t k, int64_t n)
+{
+    int64_t lo = o * s - p, hi = lo + k;
+    return (hi > n + p ? n + p : hi) - lo;
+}
+
 #define FNN_GENERIC "pool.c"
 #include "dtype.h"
 
@@ -104,7 +120,8 @@ static void FNN(max_pool_plane)(real *yq, int32_t *iq, const real *xc, const fnn
 void FNN(fnn_max_pool2d_fwd)(real *y, int32_t *argmax, const real *x, const fnn_pool_geom *g)
 {
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
-    const int fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0;
+    const int fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0
+                     && fnn_pool_whole_windows(g);
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
@@ -186,7 +203,8 @@ FNN_HOT static void FNN(max_pool_bwd_2x2)(real *dxc, const real *dyq, const int3
 void FNN(fnn_max_pool2d_bwd)(real *dx, const real *dy, const int32_t *argmax, const fnn_pool_geom *g)
 {
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
-    const int tiled = g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0;
+    const int tiled = g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0
+                      && fnn_pool_whole_windows(g);
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
@@ -252,7 +270,8 @@ void FNN(fnn_avg_pool2d_fwd)(real *y, const real *x, const fnn_pool_geom *g, int
 {
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
     const int64_t w = g->w, wo = g->w_out;
-    const int fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0;
+    const int fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0
+                     && fnn_pool_whole_windows(g);
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
@@ -272,7 +291,10 @@ void FNN(fnn_avg_pool2d_fwd)(real *y, const real *x, const fnn_pool_geom *g, int
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++)
                         s += xc[ih * w + iw];
-                int64_t div = count_include_pad ? g->kh * g->kw : (h1 - h0) * (w1 - w0);
+                int64_t div = count_include_pad
+                    ? fnn_pool_padded_extent(oh, g->sh, g->ph, g->kh, g->h) *
+                      fnn_pool_padded_extent(ow, g->sw, g->pw, g->kw, w)
+                    : (h1 - h0) * (w1 - w0);
                 yq[oh * wo + ow] = s / (real)div;
             }
         }
@@ -284,7 +306,8 @@ void FNN(fnn_avg_pool2d_bwd)(real *dx, const real *dy, const fnn_pool_geom *g, i
     const int64_t planes = g->n * g->c, hw = g->h * g->w, P = g->h_out * g->w_out;
     const int64_t w = g->w, wo = g->w_out;
     int nt = fnn_threads_for(planes * hw, FNN_POOL_GRAIN);
-    const int tiled = g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0;
+    const int tiled = g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0
+                      && fnn_pool_whole_windows(g);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t q = 0; q < planes; q++) {
         real *dxc = dx + q * hw;
@@ -301,7 +324,10 @@ void FNN(fnn_avg_pool2d_bwd)(real *dx, const real *dy, const fnn_pool_geom *g, i
             for (int64_t ow = 0; ow < wo; ow++) {
                 int64_t w0, w1;
                 fnn_pool_window(ow, g->sw, g->pw, g->kw, w, &w0, &w1);
-                int64_t div = count_include_pad ? g->kh * g->kw : (h1 - h0) * (w1 - w0);
+                int64_t div = count_include_pad
+                    ? fnn_pool_padded_extent(oh, g->sh, g->ph, g->kh, g->h) *
+                      fnn_pool_padded_extent(ow, g->sw, g->pw, g->kw, w)
+                    : (h1 - h0) * (w1 - w0);
                 const real v = dyq[oh * wo + ow] / (real)div;
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++)

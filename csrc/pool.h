@@ -1,9 +1,12 @@
 /* pool.h: 2-D max, average and global average pooling (NCHW), forward and backward.
  *
- * Geometry, for planes x (h, w):  h_out = (h + 2 ph - kh) / sh + 1  (w_out likewise; no
- * ceil_mode). The Python layer checked every size: kernel and stride positive, 0 <= padding <=
- * kernel / 2 (so every window holds at least one real pixel), and the kernel fits the padded
- * input. Windows are clipped to the input: padding is -inf for max and 0 for average pooling.
+ * Geometry, for planes x (h, w):  h_out = floor((h + 2 ph - kh) / sh) + 1 (w_out likewise), or
+ * with ceil_mode the ceiling, less one if that last window would start past h + ph (PyTorch's
+ * rule); the Python layer computes it. It checked every size: kernel and stride positive,
+ * 0 <= padding <= kernel / 2 (so every window holds at least one real pixel), and the kernel
+ * fits the padded input. Windows are clipped to the input: padding is -inf for max and 0 for
+ * average pooling; with count_include_pad the divisor counts the padding but not the part of a
+ * ceil_mode window past the padded input.
  */
 #ifndef FNN_GENERIC
 #ifndef FNN_POOL_H
@@ -30,7 +33,8 @@ void FNN(fnn_max_pool2d_fwd)(real *y, int32_t *argmax, const real *x, const fnn_
  * windows overlap). */
 void FNN(fnn_max_pool2d_bwd)(real *dx, const real *dy, const int32_t *argmax, const fnn_pool_geom *g);
 
-/* y (N, C, h_out, w_out) = mean over each window of x (N, C, H, W); the divisor is kh * kw when
+/* y (N, C, h_out, w_out) = mean over each window of x (N, C, H, W); the divisor is the window's
+ * size within the padded input (kh * kw but for ceil_mode's last windows) when
  * count_include_pad, else the number of real (non-padding) pixels in the window. */
 void FNN(fnn_avg_pool2d_fwd)(real *y, const real *x, const fnn_pool_geom *g, int count_include_pad);
 

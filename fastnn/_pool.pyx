@@ -1,7 +1,8 @@
 # _pool.pyx: binding of csrc/pool.c (max pooling with argmax, average and global average pooling).
 """2-D pooling kernels (NCHW): max pooling with argmax (PyTorch's tie and NaN rules), average
 pooling (count_include_pad either way) and global average pooling, forward and backward.
-ceil_mode is not supported (ceil_mode=True raises ValueError)."""
+ceil_mode as PyTorch's: output sizes rounded up, a last window never starting in the bottom or
+right padding."""
 include "_module.pxi"
 
 import numpy as np
@@ -45,8 +46,6 @@ cdef cnp.ndarray pool_setup(fnn_pool_geom *g, object x, object kernel_size, obje
     pair(kernel_size, "kernel_size", &g.kh, &g.kw)
     pair(kernel_size if stride is None else stride, "stride", &g.sh, &g.sw)
     pair(padding, "padding", &g.ph, &g.pw)
-    if ceil_mode:
-        raise ValueError("ceil_mode=True is not supported (output sizes are floor((H + 2p - k) / s) + 1)")
     if g.kh <= 0 or g.kw <= 0:
         raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
     if g.sh <= 0 or g.sw <= 0:
@@ -63,9 +62,19 @@ cdef cnp.ndarray pool_setup(fnn_pool_geom *g, object x, object kernel_size, obje
                          f"({g.h + 2 * g.ph}, {g.w + 2 * g.pw})")
     if g.h * g.w > INT32_MAX_:
         raise ValueError(f"x {shape_str(xa)}: planes of more than 2**31 - 1 pixels are not supported")
-    g.h_out = (g.h + 2 * g.ph - g.kh) // g.sh + 1
-    g.w_out = (g.w + 2 * g.pw - g.kw) // g.sw + 1
+    cdef bint ceil = bool(ceil_mode)
+    g.h_out = pool_out_size(g.h, g.kh, g.sh, g.ph, ceil)
+    g.w_out = pool_out_size(g.w, g.kw, g.sw, g.pw, ceil)
     return xa
+
+
+cdef inline int64_t pool_out_size(int64_t n, int64_t k, int64_t s, int64_t p, bint ceil):
+    """floor((n + 2p - k) / s) + 1, or with ceil_mode the ceiling, less one when that last window
+    would start past n + p (PyTorch's rule; the same in fastnn/reference/pool.py)."""
+    cdef int64_t out = (n + 2 * p - k + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
 
 
 cdef cnp.ndarray check_dy(object dy, int t, fnn_pool_geom *g):
@@ -102,6 +111,10 @@ cdef class _PoolCtx:
         return (self.g.n, self.g.c, self.g.h, self.g.w)
 
     @property
+    def output_size(self):
+        return (self.g.h_out, self.g.w_out)
+
+    @property
     def kernel_size(self):
         return (self.g.kh, self.g.kw)
 
@@ -134,8 +147,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
     x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
     or an (h, w) pair, padding at most half the kernel (padding counts as -inf). Ties go to the
-    first maximum in row-major window order and a NaN wins, as in PyTorch. ceil_mode=True is not
-    supported. Returns ``(y (N, C, H_out, W_out), ctx)`` with H_out = (H + 2*pH - kH) // sH + 1.
+    first maximum in row-major window order and a NaN wins, as in PyTorch. Returns
+    ``(y (N, C, H_out, W_out), ctx)`` with H_out = floor((H + 2*pH - kH) / sH) + 1, or with
+    ceil_mode the ceiling (less one if the last window would start in the bottom padding).
     """
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
@@ -193,7 +207,8 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
     or an (h, w) pair, padding at most half the kernel (padding counts as 0). The divisor is
     kH*kW when count_include_pad, else the number of real pixels in the window (PyTorch's
-    rule). ceil_mode=True is not supported. Returns ``(y (N, C, H_out, W_out), ctx)``.
+    rule); a ceil_mode window hanging past the padded input counts only its part inside it.
+    ceil_mode sizes the output as in max_pool2d_forward. Returns ``(y (N, C, H_out, W_out), ctx)``.
     """
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)

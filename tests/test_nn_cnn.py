@@ -311,6 +311,8 @@ def _torch_pairs():
         (lambda: nn.AvgPool2d(3, 2, 1), lambda: tnn.AvgPool2d(3, 2, 1), (2, 3, 7, 6)),
         (lambda: nn.AvgPool2d(3, 1, 1, count_include_pad=False),
          lambda: tnn.AvgPool2d(3, 1, 1, count_include_pad=False), (2, 3, 7, 6)),
+        (lambda: nn.MaxPool2d(2, ceil_mode=True), lambda: tnn.MaxPool2d(2, ceil_mode=True), (2, 3, 7, 5)),
+        (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True), lambda: tnn.AvgPool2d(3, 2, 1, ceil_mode=True), (2, 3, 8, 6)),
         (lambda: nn.AdaptiveAvgPool2d(1), lambda: tnn.AdaptiveAvgPool2d(1), (2, 3, 7, 6)),
         (lambda: nn.BatchNorm1d(3, dtype=np.float64), lambda: tnn.BatchNorm1d(3), (5, 3)),
         (lambda: nn.BatchNorm1d(3, momentum=None, dtype=np.float64),
@@ -423,9 +425,6 @@ def test_bad_input(name):
         nn.AdaptiveAvgPool2d((1, 2))
     with pytest.raises(ValueError, match="groups"):
         nn.Conv2d(3, 4, 3, groups=2)
-    for cls in (nn.MaxPool2d, nn.AvgPool2d):
-        with pytest.raises(NotImplementedError, match="ceil_mode"):
-            cls(2, ceil_mode=True)
     with pytest.raises(NotImplementedError, match="asymmetric"):
         nn.Conv2d(3, 4, 2, padding="same")
     with pytest.raises(ValueError, match="strided"):

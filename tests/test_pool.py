@@ -98,6 +98,88 @@ def test_max_pool_ties_nan_and_inf(impl):
     assert np.all(y == -np.inf)
 
 
+# --- ceil_mode ---------------------------------------------------------------------------------
+
+# (N, C, H, W, kernel, stride, padding): ceil_mode adds a partial last window, or does not
+# (when it would start in the bottom/right padding: PyTorch's rule), or changes nothing
+CEIL_CONFIGS = [
+    (2, 3, 7, 9, 2, 2, 0),                   # odd sizes: a 1-pixel last window (no fast path)
+    (2, 3, 8, 8, 2, 2, 0),                   # even: same as floor, the fast path stays
+    (1, 2, 7, 8, 3, 2, 1),                   # padding: the extra window is dropped on H
+    (2, 2, 6, 7, (3, 2), (2, 3), (1, 1)),    # non-square
+    (1, 1, 5, 5, 4, 3, 2),                   # padding half the kernel, window past the padding
+    (2, 4, 5, 5, 3, 3, 0),                   # stride == kernel (tiled backward) not dividing H
+]
+CEIL_IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-k{c[4]}s{c[5]}p{c[6]}" for c in CEIL_CONFIGS]
+
+
+@pytest.mark.parametrize("cfg", CEIL_CONFIGS, ids=CEIL_IDS)
+def test_ceil_mode_parity(rng, dtype, cfg):
+    n, c, h, w, k, s, p = cfg
+    x = make(rng, (n, c, h, w), dtype)
+    y, ctx = F.max_pool2d_forward(x, k, s, p, ceil_mode=True)
+    yr, ctxr = R.max_pool2d_forward(x, k, s, p, ceil_mode=True)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_array_equal(ctx.indices, ctxr.indices)
+    dy = make(rng, y.shape, dtype)
+    assert_close(F.max_pool2d_backward(dy, ctx), R.max_pool2d_backward(dy, ctxr), dtype)
+    for cip in (True, False):
+        y, ctx = F.avg_pool2d_forward(x, k, s, p, cip, ceil_mode=True)
+        yr, ctxr = R.avg_pool2d_forward(x, k, s, p, cip, ceil_mode=True)
+        assert ctx.output_size == ctxr.output_size and y.shape == yr.shape == (n, c) + ctx.output_size
+        assert_close(y, yr, dtype, "y")
+        assert_close(F.avg_pool2d_backward(dy, ctx), R.avg_pool2d_backward(dy, ctxr), dtype, "dx")
+
+
+def test_ceil_mode_output_sizes():
+    """ceil((H + 2p - k) / s) + 1, less one when the last window would start at or past H + p."""
+    def size(h, k, s, p, impl):
+        return impl.max_pool2d_forward(np.zeros((1, 1, h, h)), k, s, p, ceil_mode=True)[0].shape[2]
+    for impl in (F, R):
+        assert size(7, 2, 2, 0, impl) == 4          # floor gives 3: a 1-pixel last window
+        assert size(8, 2, 2, 0, impl) == 4          # divides: as floor
+        assert size(7, 3, 2, 1, impl) == 4          # ceil(6 / 2) + 1 = 4, starts at 5 < 8: kept
+        assert size(5, 2, 4, 1, impl) == 2          # ceil(5 / 4) + 1 = 3, starts at 7 >= 6: dropped
+        assert size(4, 2, 2, 1, impl) == 3          # ceil(4 / 2) + 1 = 3, starts at 3 < 5: kept
+
+
+@needs_torch
+@pytest.mark.parametrize("cfg", CEIL_CONFIGS + [(1, 1, 5, 5, 2, 4, 1), (1, 2, 4, 4, 2, 2, 1)])
+def test_ceil_mode_matches_torch(rng, cfg):
+    import torch
+    n, c, h, w, k, s, p = cfg
+    x = rng.standard_normal((n, c, h, w))
+    tx = torch.tensor(x, requires_grad=True)
+    dy = None
+    for impl in (F, R):
+        y, ctx = impl.max_pool2d_forward(x, k, s, p, ceil_mode=True)
+        ty, ti = torch.nn.functional.max_pool2d(tx, k, s, p, ceil_mode=True, return_indices=True)
+        np.testing.assert_array_equal(y, ty.detach().numpy())
+        np.testing.assert_array_equal(ctx.indices, ti.numpy())
+        dy = rng.standard_normal(y.shape)
+        (g,) = torch.autograd.grad(ty, tx, torch.tensor(dy))
+        assert_close(impl.max_pool2d_backward(dy, ctx), g.numpy(), np.float64)
+        for cip in (True, False):
+            y, ctx = impl.avg_pool2d_forward(x, k, s, p, cip, ceil_mode=True)
+            ty = torch.nn.functional.avg_pool2d(tx, k, s, p, ceil_mode=True, count_include_pad=cip)
+            assert_close(y, ty.detach().numpy(), np.float64)
+            (g,) = torch.autograd.grad(ty, tx, torch.tensor(dy))
+            assert_close(impl.avg_pool2d_backward(dy, ctx), g.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_ceil_mode_gradcheck(rng, impl):
+    for n, c, h, w, k, s, p in CEIL_CONFIGS[:4]:
+        x = distinct(rng, (n, c, h, w), np.float64)
+        gradcheck(lambda x: impl.max_pool2d_forward(x, k, s, p, True)[0], [x],
+                  analytic=lambda dy, x: (impl.max_pool2d_backward(dy, impl.max_pool2d_forward(x, k, s, p, True)[1]),),
+                  names=["x"], **TOL["gradcheck"])
+        for cip in (True, False):
+            gradcheck(lambda x: impl.avg_pool2d_forward(x, k, s, p, cip, True)[0], [x],
+                      analytic=lambda dy, x: (impl.avg_pool2d_backward(dy, impl.avg_pool2d_forward(x, k, s, p, cip, True)[1]),),
+                      names=["x"], **TOL["gradcheck"])
+
+
 # --- gradients ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
@@ -194,8 +276,6 @@ def test_pool_bad_input(impl, op):
         fwd(x, (3, 2), 1, (1, 2))
     with pytest.raises(ValueError, match="larger than the padded input"):
         fwd(x, 7)
-    with pytest.raises(ValueError, match="ceil_mode=True is not supported"):
-        fwd(x, 2, ceil_mode=True)
     with pytest.raises(TypeError, match="must be an int or a pair"):
         fwd(x, 2.0)
     with pytest.raises(ValueError, match="must be an int or a pair"):

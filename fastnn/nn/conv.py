@@ -185,8 +185,8 @@ def _pool_size(v, what, minimum):
 
 class MaxPool2d(_ImageOp):
     """2-D max pooling as torch.nn.MaxPool2d: kernel_size, stride (default kernel_size) and
-    padding an int or an (h, w) pair. dilation must be 1, return_indices and ceil_mode False
-    (NotImplementedError otherwise). (N, C, H, W) or (C, H, W) -> (..., H_out, W_out)."""
+    padding an int or an (h, w) pair, ceil_mode as torch's. dilation must be 1 and
+    return_indices False (NotImplementedError otherwise). (N, C, H, W) or (C, H, W) -> (..., H_out, W_out)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -198,8 +198,6 @@ class MaxPool2d(_ImageOp):
             raise NotImplementedError("MaxPool2d dilation other than 1 is not supported")
         if return_indices:
             raise NotImplementedError("MaxPool2d return_indices=True is not supported")
-        if ceil_mode:
-            raise NotImplementedError("MaxPool2d ceil_mode=True is not supported by the pool kernels")
         self.dilation, self.return_indices, self.ceil_mode = dilation, False, bool(ceil_mode)
 
     def forward(self, x):
@@ -221,8 +219,8 @@ class MaxPool2d(_ImageOp):
 
 class AvgPool2d(_ImageOp):
     """2-D average pooling as torch.nn.AvgPool2d: kernel_size, stride (default kernel_size),
-    padding, count_include_pad (divisor kH*kW, or the real pixels in the window).
-    ceil_mode=True and divisor_override are not supported (NotImplementedError)."""
+    padding, ceil_mode, count_include_pad (divisor kH*kW, or the real pixels in the window).
+    divisor_override is not supported (NotImplementedError)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
@@ -232,8 +230,6 @@ class AvgPool2d(_ImageOp):
         self.padding = _pool_size(padding, "AvgPool2d padding", 0)
         if divisor_override is not None:
             raise NotImplementedError("AvgPool2d divisor_override is not supported")
-        if ceil_mode:
-            raise NotImplementedError("AvgPool2d ceil_mode=True is not supported by the pool kernels")
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = None
 

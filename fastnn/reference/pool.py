@@ -21,8 +21,6 @@ def _setup(x, kernel_size, stride, padding, ceil_mode):
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = _pair(kernel_size if stride is None else stride, "stride")
     ph, pw = _pair(padding, "padding")
-    if ceil_mode:
-        raise ValueError("ceil_mode=True is not supported (output sizes are floor((H + 2p - k) / s) + 1)")
     if kh <= 0 or kw <= 0:
         raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
     if sh <= 0 or sw <= 0:
@@ -37,7 +35,23 @@ def _setup(x, kernel_size, stride, padding, ceil_mode):
         raise ValueError(f"kernel ({kh}, {kw}) is larger than the padded input ({h + 2 * ph}, {w + 2 * pw})")
     if h * w > 2**31 - 1:
         raise ValueError(f"x {x.shape}: planes of more than 2**31 - 1 pixels are not supported")
-    return (kh, kw), (sh, sw), (ph, pw), ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
+    ceil = bool(ceil_mode)
+    return (kh, kw), (sh, sw), (ph, pw), (_out_size(h, kh, sh, ph, ceil), _out_size(w, kw, sw, pw, ceil))
+
+
+def _out_size(n, k, s, p, ceil):
+    """floor((n + 2p - k) / s) + 1, or with ceil_mode the ceiling, less one when that last
+    window would start past n + p (PyTorch's rule)."""
+    out = (n + 2 * p - k + (s - 1 if ceil else 0)) // s + 1
+    return out - 1 if ceil and (out - 1) * s >= n + p else out
+
+
+def _pad(x, k, s, p, out, value=0):
+    """x padded by p on every side, and at the bottom / right by what ceil_mode's last window
+    hangs past that (with `value`)."""
+    eh = max(0, (out[0] - 1) * s[0] + k[0] - (x.shape[2] + 2 * p[0]))
+    ew = max(0, (out[1] - 1) * s[1] + k[1] - (x.shape[3] + 2 * p[1]))
+    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0] + eh), (p[1], p[1] + ew)), constant_values=value)
 
 
 def _windows(xp, k, s, out):
@@ -71,9 +85,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """
     k, s, p, out = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
-    pad = ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1]))
-    win = _windows(np.pad(x, pad, constant_values=-np.inf), k, s, out).reshape(n, c, *out, k[0] * k[1])
-    real = _windows(np.pad(np.ones((1, 1, h, w), bool), pad), k, s, out).reshape(1, 1, *out, k[0] * k[1])
+    win = _windows(_pad(x, k, s, p, out, -np.inf), k, s, out).reshape(n, c, *out, k[0] * k[1])
+    real = _windows(_pad(np.ones((1, 1, h, w), bool), k, s, p, out), k, s, out).reshape(1, 1, *out, k[0] * k[1])
     kk = win.shape[-1]
     pos = np.argmax(win, axis=-1)                            # first maximum (first NaN)
     isnan = np.isnan(win)
@@ -103,9 +116,10 @@ def max_pool2d_backward(dy, ctx):
 
 
 class AvgPool2dCtx:
-    """What avg_pool2d_backward needs: input_shape, kernel_size, stride, padding,
-    count_include_pad and the dtype."""
-    __slots__ = ("input_shape", "kernel_size", "stride", "padding", "count_include_pad", "dtype")
+    """What avg_pool2d_backward needs: input_shape, output_size (H_out, W_out), kernel_size,
+    stride, padding, count_include_pad and the dtype."""
+    __slots__ = ("input_shape", "output_size", "kernel_size", "stride", "padding", "count_include_pad",
+                 "dtype")
 
     def __repr__(self):
         return (f"AvgPool2dCtx(input_shape={self.input_shape}, kernel_size={self.kernel_size}, "
@@ -114,9 +128,13 @@ class AvgPool2dCtx:
 
 
 def _divisor(h, w, k, s, p, out, count_include_pad, dtype):
+    """Pixels each window averages over: with count_include_pad those of the padded input
+    (kH*kW, less what a ceil_mode window hangs past it), else the real ones."""
     if count_include_pad:
-        return dtype.type(k[0] * k[1])
-    ones = np.pad(np.ones((1, 1, h, w), dtype), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+        ones = _pad(np.ones((1, 1, h + 2 * p[0], w + 2 * p[1]), dtype), k, s, (0, 0), out)
+        ones = ones[:, :, :(out[0] - 1) * s[0] + k[0], :(out[1] - 1) * s[1] + k[1]]
+    else:
+        ones = _pad(np.ones((1, 1, h, w), dtype), k, s, p, out)
     return _windows(ones, k, s, out).sum(axis=(-1, -2))
 
 
@@ -125,11 +143,10 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     kH*kW when count_include_pad, else the number of real pixels in the window."""
     k, s, p, out = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
-    y = _windows(xp, k, s, out).sum(axis=(-1, -2)) / _divisor(h, w, k, s, p, out, count_include_pad, x.dtype)
+    y = _windows(_pad(x, k, s, p, out), k, s, out).sum(axis=(-1, -2)) / _divisor(h, w, k, s, p, out, count_include_pad, x.dtype)
     ctx = AvgPool2dCtx()
     ctx.input_shape, ctx.kernel_size, ctx.stride, ctx.padding = x.shape, k, s, p
-    ctx.count_include_pad, ctx.dtype = bool(count_include_pad), x.dtype
+    ctx.output_size, ctx.count_include_pad, ctx.dtype = out, bool(count_include_pad), x.dtype
     return y.astype(x.dtype, copy=False), ctx
 
 
@@ -137,10 +154,11 @@ def avg_pool2d_backward(dy, ctx):
     """Gradient of avg_pool2d_forward: each dy spread evenly over its window."""
     n, c, h, w = ctx.input_shape
     (kh, kw), (sh, sw), (ph, pw) = ctx.kernel_size, ctx.stride, ctx.padding
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    ho, wo = ctx.output_size
     _check_dy(dy, ctx, (n, c, ho, wo))
     g = dy / _divisor(h, w, ctx.kernel_size, ctx.stride, ctx.padding, (ho, wo), ctx.count_include_pad, dy.dtype)
-    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dy.dtype)
+    dxp = np.zeros((n, c, max(h + 2 * ph, (ho - 1) * sh + kh), max(w + 2 * pw, (wo - 1) * sw + kw)),
+                   dtype=dy.dtype)
     for i in range(kh):
         for j in range(kw):
             dxp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw] += g
