@@ -8,7 +8,7 @@
 
 cimport numpy as cnp
 from cpython.number cimport PyIndex_Check
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, intptr_t
 
 cdef extern from "runtime.h" nogil:
     void fnn_set_num_threads(int n)
@@ -159,13 +159,13 @@ cdef inline cnp.ndarray check_out(object out, int nd, const cnp.npy_intp *dims, 
     return o
 
 
-cdef inline bint _extent(cnp.ndarray a, Py_intptr_t *lo, Py_intptr_t *hi):
+cdef inline bint _extent(cnp.ndarray a, intptr_t *lo, intptr_t *hi):
     """[lo, hi) byte range spanned by a's elements; False when a has no elements."""
     cdef int d
-    cdef Py_intptr_t s
+    cdef intptr_t s
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
     cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(a)
-    lo[0] = <Py_intptr_t>cnp.PyArray_DATA(a)
+    lo[0] = <intptr_t>cnp.PyArray_DATA(a)
     hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
     for d in range(cnp.PyArray_NDIM(a)):
         if dims[d] == 0:
@@ -182,7 +182,7 @@ cdef inline int check_no_overlap(cnp.ndarray out, object a, str name) except -1:
     """ValueError when the memory of out and of the array a (None: nothing to check) may
     overlap. A bounds test, like np.may_share_memory: interleaved views that share no element
     are rejected too (conservative, never a silent aliasing)."""
-    cdef Py_intptr_t olo, ohi, alo, ahi
+    cdef intptr_t olo, ohi, alo, ahi
     if a is None or not cnp.PyArray_Check(a):
         return 0
     if (_extent(out, &olo, &ohi) and _extent(<cnp.ndarray>a, &alo, &ahi)

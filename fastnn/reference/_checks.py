@@ -52,7 +52,7 @@ def check_out(out, shape, dtype, **inputs):
         raise ValueError(f"out has shape {out.shape} but the result has shape {shape}")
     for flag, word in (("c_contiguous", "C-contiguous"), ("aligned", "aligned"),
                        ("writeable", "writeable")):
-        if not out.flags[flag]:
+        if not getattr(out.flags, flag):
             raise ValueError(f"out must be {word}: it is written in place, never through a "
                              f"temporary copy")
     for name, a in inputs.items():

@@ -103,13 +103,13 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1, *, ou
     if h <= 0 or w <= 0:
         raise ValueError(f"input_size must be positive, got {input_size!r}")
     sizes = _conv_sizes(h, w, _pair(kernel_size, "kernel_size"), stride, padding, dilation)
-    (kh, kw), out = sizes[0], sizes[4]
+    (kh, kw), (ho, wo) = sizes[0], sizes[4]
     if cols.shape[1] % (kh * kw) != 0 or cols.shape[1] == 0:
         raise ValueError(f"cols {cols.shape}: dimension 1 must be a positive multiple of "
                          f"kH*kW = {kh * kw}")
-    if cols.shape[2] != out[0] * out[1]:
+    if cols.shape[2] != ho * wo:
         raise ValueError(f"cols {cols.shape}: dimension 2 must be H_out*W_out = "
-                         f"{out[0]}*{out[1]} = {out[0] * out[1]} for input_size ({h}, {w})")
+                         f"{ho}*{wo} = {ho * wo} for input_size ({h}, {w})")
     c = cols.shape[1] // (kh * kw)
     check_out(out, (cols.shape[0], c, h, w), cols.dtype, cols=cols)
     return store(out, _fold(cols, c, h, w, *sizes))
