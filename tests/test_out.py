@@ -329,3 +329,13 @@ def test_zero_size_out(backend, dtype):
     out = x.reshape(4, 0).T.copy()
     y, _ = BACKENDS[backend].relu_forward(x, out=out)
     assert y is out and y.shape == (0, 4)
+
+
+@pytest.mark.parametrize("fname", sorted({c[1] for c in CASES}))
+def test_signatures_match(fname):
+    """out is keyword-only, defaults to None, and the two backends have the same signature."""
+    import inspect
+    sig = inspect.signature(getattr(F, fname))
+    assert sig == inspect.signature(getattr(R, fname))
+    p = sig.parameters["out"]
+    assert p.kind is p.KEYWORD_ONLY and p.default is None
