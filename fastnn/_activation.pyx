@@ -114,9 +114,10 @@ ctypedef void (*grad_f32)(float *, const float *, const float *, int64_t) noexce
 ctypedef void (*grad_f64)(double *, const double *, const double *, int64_t) noexcept nogil
 
 
-cdef inline cnp.ndarray apply_unary(cnp.ndarray xa, unary_f32 f32, unary_f64 f64):
-    """A new array y = f(xa), elementwise, with the GIL released."""
-    cdef cnp.ndarray y = empty_like(xa)
+cdef inline cnp.ndarray apply_unary(cnp.ndarray xa, object out, object x, unary_f32 f32, unary_f64 f64):
+    """y = f(xa), elementwise, with the GIL released, into a new array or into out (checked
+    against x, the caller's argument; out_like() in _common.pxd)."""
+    cdef cnp.ndarray y = out_like(xa, out, x)
     cdef int64_t n = cnp.PyArray_SIZE(xa)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef void *xp = cnp.PyArray_DATA(xa)
@@ -148,14 +149,18 @@ cdef inline cnp.ndarray apply_grad(object dy, cnp.ndarray saved, grad_f32 f32, g
 
 # ---- relu -------------------------------------------------------------------------------------------
 
-def relu_forward(x):
+def relu_forward(x, *, out=None):
     """ReLU: ``y = max(x, 0)`` elementwise (NaN stays NaN, -0 stays -0, as torch.relu).
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before relu_backward gives wrong gradients.
     """
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, fnn_relu_fwd_f32, fnn_relu_fwd_f64)
+    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_relu_fwd_f32, fnn_relu_fwd_f64)
     cdef ReluCtx ctx = ReluCtx.__new__(ReluCtx)
     ctx.y = y
     return y, ctx
@@ -169,15 +174,18 @@ def relu_backward(dy, ReluCtx ctx not None):
 
 # ---- leaky relu -------------------------------------------------------------------------------------
 
-def leaky_relu_forward(x, double negative_slope=0.01):
+def leaky_relu_forward(x, double negative_slope=0.01, *, out=None):
     """Leaky ReLU: ``y = x if x > 0 else negative_slope * x`` elementwise.
 
     x: any shape, float32 or float64; negative_slope: a float (rounded to x's dtype, as torch).
     Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = empty_like(xa)
+    cdef cnp.ndarray y = out_like(xa, out, x)
     cdef int64_t n = cnp.PyArray_SIZE(xa)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -212,14 +220,18 @@ def leaky_relu_backward(dy, LeakyReluCtx ctx not None):
 
 # ---- sigmoid ----------------------------------------------------------------------------------------
 
-def sigmoid_forward(x):
+def sigmoid_forward(x, *, out=None):
     """Logistic sigmoid ``y = 1 / (1 + exp(-x))``, stable for any x (only exp(-|x|) is formed).
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before sigmoid_backward gives wrong gradients.
     """
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
+    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
     cdef SigmoidCtx ctx = SigmoidCtx.__new__(SigmoidCtx)
     ctx.y = y
     return y, ctx
@@ -232,14 +244,18 @@ def sigmoid_backward(dy, SigmoidCtx ctx not None):
 
 # ---- tanh -------------------------------------------------------------------------------------------
 
-def tanh_forward(x):
+def tanh_forward(x, *, out=None):
     """Hyperbolic tangent, elementwise.
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before tanh_backward gives wrong gradients.
     """
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
+    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
     cdef TanhCtx ctx = TanhCtx.__new__(TanhCtx)
     ctx.y = y
     return y, ctx
@@ -252,14 +268,17 @@ def tanh_backward(dy, TanhCtx ctx not None):
 
 # ---- sign -------------------------------------------------------------------------------------------
 
-def sign_forward(x):
+def sign_forward(x, *, out=None):
     """Sign: -1, 0 or 1 elementwise (sign(0) = 0; NaN stays NaN, as numpy; torch.sign gives 0).
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
     """
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, fnn_sign_fwd_f32, fnn_sign_fwd_f64)
+    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_sign_fwd_f32, fnn_sign_fwd_f64)
     cdef SignCtx ctx = SignCtx.__new__(SignCtx)
     ctx.y = y
     return y, ctx
@@ -274,14 +293,17 @@ def sign_backward(dy, SignCtx ctx not None):
 
 # ---- gelu -------------------------------------------------------------------------------------------
 
-def gelu_forward(x):
+def gelu_forward(x, *, out=None):
     """GELU, exact form: ``y = 0.5 * x * (1 + erf(x / sqrt(2)))`` (torch's approximate="none").
 
     x: any shape, float32 or float64. Returns ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
     """
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, fnn_gelu_fwd_f32, fnn_gelu_fwd_f64)
+    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_gelu_fwd_f32, fnn_gelu_fwd_f64)
     cdef GeluCtx ctx = GeluCtx.__new__(GeluCtx)
     ctx.x = xa
     return y, ctx

@@ -8,7 +8,7 @@
 
 cimport numpy as cnp
 from cpython.number cimport PyIndex_Check
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, intptr_t
 
 cdef extern from "runtime.h" nogil:
     void fnn_set_num_threads(int n)
@@ -115,3 +115,87 @@ cdef inline cnp.ndarray grad_like(object dy, cnp.ndarray saved):
         raise ValueError(f"dy must have the forward output's shape {shape_str(saved)}, "
                          f"got {shape_str(dy)}")
     return c_array(dy)
+
+
+# ---- out= buffers ---------------------------------------------------------------------------
+# A forward's optional ``out`` receives the result and is returned as the output itself. It is
+# never silently replaced by a temporary: it must be an ndarray of exactly the result's dtype
+# (native byte order) and shape, C-contiguous, aligned and writeable, and must not overlap any
+# input. Same rules and messages as fastnn/reference/_checks.py check_out().
+
+cdef inline str _out_flag_problem(cnp.ndarray o):
+    if not cnp.PyArray_IS_C_CONTIGUOUS(o):
+        return "C-contiguous"
+    if not cnp.PyArray_ISALIGNED(o):
+        return "aligned"
+    return "writeable"
+
+
+cdef inline cnp.ndarray check_out(object out, int nd, const cnp.npy_intp *dims, int typenum):
+    """out as an ndarray after checking it can receive a result of nd dims, shape dims and dtype
+    typenum. TypeError for a non-ndarray or another dtype, ValueError for another shape or a
+    non-C-contiguous, misaligned or read-only array. Check overlap with check_no_overlap()."""
+    cdef cnp.ndarray o
+    cdef int d
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    o = <cnp.ndarray>out
+    if cnp.PyArray_TYPE(o) != typenum or not cnp.PyArray_ISNOTSWAPPED(o):
+        raise TypeError(f"out has dtype {o.dtype} but the result has dtype "
+                        f"{cnp.PyArray_DescrFromType(typenum)}")
+    cdef bint same = cnp.PyArray_NDIM(o) == nd
+    cdef cnp.npy_intp *od = cnp.PyArray_DIMS(o)
+    if same:
+        for d in range(nd):
+            if od[d] != dims[d]:
+                same = False
+                break
+    if not same:
+        raise ValueError(f"out has shape {(<object>o).shape} but the result has shape "
+                         f"{tuple([dims[d] for d in range(nd)])}")
+    if not cnp.PyArray_ISCARRAY(o):
+        raise ValueError(f"out must be {_out_flag_problem(o)}: it is written in place, never "
+                         f"through a temporary copy")
+    return o
+
+
+cdef inline bint _extent(cnp.ndarray a, intptr_t *lo, intptr_t *hi):
+    """[lo, hi) byte range spanned by a's elements; False when a has no elements."""
+    cdef int d
+    cdef intptr_t s
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(a)
+    lo[0] = <intptr_t>cnp.PyArray_DATA(a)
+    hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        if dims[d] == 0:
+            return False
+        s = strides[d] * (dims[d] - 1)
+        if s < 0:
+            lo[0] += s
+        else:
+            hi[0] += s
+    return True
+
+
+cdef inline int check_no_overlap(cnp.ndarray out, object a, str name) except -1:
+    """ValueError when the memory of out and of the array a (None: nothing to check) may
+    overlap. A bounds test, like np.may_share_memory: interleaved views that share no element
+    are rejected too (conservative, never a silent aliasing)."""
+    cdef intptr_t olo, ohi, alo, ahi
+    if a is None or not cnp.PyArray_Check(a):
+        return 0
+    if (_extent(out, &olo, &ohi) and _extent(<cnp.ndarray>a, &alo, &ahi)
+            and olo < ahi and alo < ohi):
+        raise ValueError(f"out must not overlap {name}")
+    return 0
+
+
+cdef inline cnp.ndarray out_like(cnp.ndarray a, object out, object x):
+    """The result array of an op whose output has a's shape and dtype: a new C-contiguous array
+    when out is None, else out checked by check_out() and check_no_overlap() against x."""
+    if out is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+    cdef cnp.ndarray o = check_out(out, cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a))
+    check_no_overlap(o, x, "x")
+    return o

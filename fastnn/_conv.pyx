@@ -132,12 +132,15 @@ def _release_workspace():
 # ---------------------------------------------------------------------------------------------
 # im2col / col2im
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     """Unfold image patches into columns, exactly ``torch.nn.functional.unfold``.
 
     x (N, C, H, W) float32/float64; kernel_size, stride, padding, dilation an int or an (h, w)
     pair. Returns cols (N, C*kH*kW, H_out*W_out) with row (c, i, j) holding
     ``x[n, c, oh*sH - pH + i*dH, ow*sW - pW + j*dW]`` (0 in the padding).
+
+    out: None, or a preallocated (N, C*kH*kW, H_out*W_out) array of x's dtype, C-contiguous,
+    aligned, writeable and not overlapping x; cols is written into it and ``cols is out``.
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
@@ -150,7 +153,12 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     dims[0] = g.n
     dims[1] = g.c * g.kh * g.kw
     dims[2] = g.h_out * g.w_out
-    cdef cnp.ndarray cols = new_array(3, dims, t)
+    cdef cnp.ndarray cols
+    if out is None:
+        cols = new_array(3, dims, t)
+    else:
+        cols = check_out(out, 3, dims, t)
+        check_no_overlap(cols, x, "x")
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_im2col_f32(<float *>cnp.PyArray_DATA(cols), <float *>cnp.PyArray_DATA(xa), &g)
@@ -159,12 +167,16 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return cols
 
 
-def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1):
+def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     """Fold columns back into images, ``torch.nn.functional.fold``: the adjoint of im2col
     (entries that came from the same pixel are summed).
 
     cols (N, C*kH*kW, L) float32/float64 with L = H_out*W_out; input_size the image's (H, W)
     (an int or a pair); the other sizes as in im2col. Returns x (N, C, H, W).
+
+    out: None, or a preallocated (N, C, H, W) array of cols' dtype, C-contiguous, aligned,
+    writeable and not overlapping cols; x is written into it (overwritten, not accumulated) and
+    ``x is out``.
     """
     cdef int t = float_typenum(cols, "cols")
     cdef cnp.ndarray ca = c_array(cols)
@@ -190,7 +202,12 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1):
     dims[1] = g.c
     dims[2] = g.h
     dims[3] = g.w
-    cdef cnp.ndarray x = new_array(4, dims, t)
+    cdef cnp.ndarray x
+    if out is None:
+        x = new_array(4, dims, t)
+    else:
+        x = check_out(out, 4, dims, t)
+        check_no_overlap(x, cols, "cols")
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_col2im_f32(<float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(ca), &g)
@@ -235,7 +252,8 @@ cdef class Conv2dCtx:
                 f"dilation={self.dilation}, groups={self.groups}, activation={self.activation!r})")
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None,
+                   *, out=None):
     """2-D convolution (cross-correlation, as torch.nn.functional.conv2d), with an optional
     fused bias + relu epilogue.
 
@@ -244,6 +262,11 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     activation None or "relu". Returns ``(y, ctx)`` with y (N, C_out, H_out, W_out),
     H_out = (H + 2*pH - dH*(kH-1) - 1) // sH + 1 (W_out likewise). Scratch comes from the
     module's cached workspace (see the module docstring).
+
+    out: None, or a preallocated (N, C_out, H_out, W_out) array of x's dtype, C-contiguous,
+    aligned, writeable and not overlapping x, weight or bias; y is written into it and
+    ``y is out``. ctx.y is out: the backward reads it (with activation="relu"), so overwriting
+    out before conv2d_backward gives wrong gradients.
     """
     cdef int t = float_typenum(x, "x")
     check_same_dtype(t, weight, "weight", "x")
@@ -291,7 +314,14 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     dims[1] = g.c_out
     dims[2] = g.h_out
     dims[3] = g.w_out
-    cdef cnp.ndarray y = new_array(4, dims, t)
+    cdef cnp.ndarray y
+    if out is None:
+        y = new_array(4, dims, t)
+    else:
+        y = check_out(out, 4, dims, t)
+        check_no_overlap(y, x, "x")
+        check_no_overlap(y, weight, "weight")
+        check_no_overlap(y, bias, "bias")
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     cdef _Workspace ws = workspace_acquire(
         fnn_conv2d_workspace_bytes(&g, 0, act, 4 if t == cnp.NPY_FLOAT32 else 8))

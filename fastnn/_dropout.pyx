@@ -12,6 +12,7 @@ from cpython.long cimport PyLong_Check
 from cpython.bool cimport PyBool_Check
 from libc.stdint cimport uint64_t, uint8_t
 from libc.math cimport ceil, isnan
+from libc.string cimport memcpy, memset
 
 cdef extern from "dropout.h" nogil:
     void fnn_dropout_mask(uint8_t *keep, int64_t n, uint64_t key, uint64_t threshold)
@@ -96,15 +97,24 @@ cdef class DropoutCtx:
 
 
 cdef cnp.ndarray _apply(int mode, int t, object x, cnp.ndarray xa, uint64_t key, uint64_t thr,
-                        double scale, bint fwd):
-    """y from x (xa: x as a C-contiguous array, possibly x itself): a copy, zeros, or masked."""
-    cdef cnp.ndarray y
+                        double scale, bint fwd, cnp.ndarray out):
+    """y from x (xa: x as a C-contiguous array, possibly x itself): a copy, zeros, or masked;
+    a new array, or out (already checked by out_like(), _common.pxd)."""
+    cdef cnp.ndarray y = out
     cdef int64_t n = cnp.PyArray_SIZE(xa)
-    if mode == MODE_IDENTITY:
-        return xa if xa is not x else cnp.PyArray_NewCopy(xa, cnp.NPY_CORDER)
-    if mode == MODE_ZERO:
-        return cnp.PyArray_ZEROS(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t, 0)
-    y = new_array(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t)
+    if out is None:
+        if mode == MODE_IDENTITY:
+            return xa if xa is not x else cnp.PyArray_NewCopy(xa, cnp.NPY_CORDER)
+        if mode == MODE_ZERO:
+            return cnp.PyArray_ZEROS(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t, 0)
+        y = new_array(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), t)
+    else:
+        if mode == MODE_IDENTITY:
+            memcpy(cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), <size_t>cnp.PyArray_NBYTES(xa))
+            return y
+        if mode == MODE_ZERO:
+            memset(cnp.PyArray_DATA(y), 0, <size_t>cnp.PyArray_NBYTES(xa))
+            return y
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef void *xp = cnp.PyArray_DATA(xa)
     with nogil:
@@ -121,7 +131,7 @@ cdef cnp.ndarray _apply(int mode, int t, object x, cnp.ndarray xa, uint64_t key,
     return y
 
 
-def dropout_forward(x, p, training=True, rng=None):
+def dropout_forward(x, p, training=True, rng=None, *, out=None):
     """Inverted dropout: each element of x is zeroed with probability p and the kept ones are
     scaled by 1 / (1 - p), so the expected value is unchanged.
 
@@ -132,11 +142,16 @@ def dropout_forward(x, p, training=True, rng=None):
     same seed gives the same mask on any thread count, and fastnn.reference.dropout_forward
     gives the same mask bit for bit. Returns ``(y, ctx)``, y a new C-contiguous array of x's
     shape; ctx stores no mask (ctx.mask() recomputes it).
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it (a copy of x for identity, zeros for p = 1) and
+    ``y is out``. The backward does not read y. out is checked before the rng is drawn from.
     """
     cdef int t = float_typenum(x, "x")
     cdef double pv = prob_arg(p)
     check_rng(rng)
     cdef cnp.ndarray xa = c_array(x)
+    cdef cnp.ndarray dst = None if out is None else out_like(xa, out, x)   # before a key is drawn
     cdef int mode = MODE_MASK
     cdef uint64_t key = 0, thr = 0
     cdef double scale = 1.0
@@ -149,7 +164,7 @@ def dropout_forward(x, p, training=True, rng=None):
         key = draw_key(rng)
         thr = <uint64_t>ceil(pv * 9007199254740992.0)     # p * 2^53, exact
         scale = 1.0 / (1.0 - pv)
-    cdef cnp.ndarray y = _apply(mode, t, x, xa, key, thr, scale, True)
+    cdef cnp.ndarray y = _apply(mode, t, x, xa, key, thr, scale, True, dst)
     cdef DropoutCtx ctx = DropoutCtx.__new__(DropoutCtx)
     ctx.m = mode
     ctx.mode = MODE_NAMES[mode]
@@ -170,4 +185,4 @@ def dropout_backward(dy, DropoutCtx ctx not None):
     cdef cnp.ndarray dya = c_array(dy)
     if (<object>dya).shape != ctx.shape:
         raise ValueError(f"dy must have the forward input's shape {ctx.shape}, got {shape_str(dya)}")
-    return _apply(ctx.m, ctx.typenum, dy, dya, ctx.key, ctx.threshold, ctx.scale, False)
+    return _apply(ctx.m, ctx.typenum, dy, dya, ctx.key, ctx.threshold, ctx.scale, False, None)

@@ -40,12 +40,17 @@ cdef int64_t padding_arg(object padding_idx, int64_t V) except -2:
     return padding_idx + V if padding_idx < 0 else padding_idx
 
 
-def embedding_forward(indices, weight, padding_idx=None):
+def embedding_forward(indices, weight, padding_idx=None, *, out=None):
     """Embedding lookup: ``out[...] = weight[indices[...]]``.
 
     indices: int64 ndarray of any shape, every value in [0, V); weight (V, E) float32 or
     float64; padding_idx None or an int in [-V, V) whose row gets no gradient (torch's
     semantics). Returns ``(out (*indices.shape, E), ctx)``.
+
+    out: None, or a preallocated (*indices.shape, E) array of weight's dtype, C-contiguous,
+    aligned, writeable and not overlapping indices or weight; the rows are written into it and
+    the returned array is out (untouched when an index is out of range: every index is checked
+    before a row is copied). The backward does not read it.
     """
     if not cnp.PyArray_Check(indices):
         raise TypeError(f"indices must be a numpy.ndarray of int64, got {type(indices).__name__}")
@@ -66,14 +71,20 @@ def embedding_forward(indices, weight, padding_idx=None):
     for k in range(nd):
         dims[k] = ia.shape[k]
     dims[nd] = E
-    cdef cnp.ndarray out = new_array(nd + 1, dims, t)
+    cdef cnp.ndarray res
+    if out is None:
+        res = new_array(nd + 1, dims, t)
+    else:
+        res = check_out(out, nd + 1, dims, t)
+        check_no_overlap(res, indices, "indices")
+        check_no_overlap(res, weight, "weight")
     cdef int64_t bad
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            bad = fnn_embedding_fwd_f32(<float *>cnp.PyArray_DATA(out), <int64_t *>cnp.PyArray_DATA(ia),
+            bad = fnn_embedding_fwd_f32(<float *>cnp.PyArray_DATA(res), <int64_t *>cnp.PyArray_DATA(ia),
                                         <float *>cnp.PyArray_DATA(wa), n, V, E)
         else:
-            bad = fnn_embedding_fwd_f64(<double *>cnp.PyArray_DATA(out), <int64_t *>cnp.PyArray_DATA(ia),
+            bad = fnn_embedding_fwd_f64(<double *>cnp.PyArray_DATA(res), <int64_t *>cnp.PyArray_DATA(ia),
                                         <double *>cnp.PyArray_DATA(wa), n, V, E)
     if bad >= 0:
         raise ValueError(f"indices out of range: flat position {bad} holds "
@@ -84,7 +95,7 @@ def embedding_forward(indices, weight, padding_idx=None):
     ctx.padding_idx = None if pad < 0 else pad
     ctx.typenum = t
     ctx.dtype = wa.dtype
-    return out, ctx
+    return res, ctx
 
 
 def embedding_backward(dout, EmbeddingCtx ctx not None):

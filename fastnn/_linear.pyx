@@ -43,11 +43,15 @@ cdef class LinearCtx:
                 f"has_bias={self.has_bias}, activation={self.activation!r})")
 
 
-def linear_forward(x, weight, bias=None, activation=None):
+def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     """Fully connected layer: ``y = act(x @ weight.T + bias)`` in one fused pass.
 
     x (N, in), weight (out, in), bias (out,) or None; activation None, "relu", "sigmoid" or
     "tanh". float32 or float64, all the same dtype. Returns ``(y, ctx)`` with y (N, out).
+
+    out: None, or a preallocated (N, out) array of x's dtype, C-contiguous, aligned, writeable
+    and not overlapping x, weight or bias; y is written into it and ``y is out``. ctx.y is
+    out: the backward reads it, so overwriting out before linear_backward gives wrong gradients.
     """
     cdef int t = float_typenum(x, "x")
     check_same_dtype(t, weight, "weight", "x")
@@ -71,7 +75,14 @@ def linear_forward(x, weight, bias=None, activation=None):
     cdef cnp.npy_intp dims[2]
     dims[0] = n
     dims[1] = fout
-    cdef cnp.ndarray y = new_array(2, dims, t)
+    cdef cnp.ndarray y
+    if out is None:
+        y = new_array(2, dims, t)
+    else:
+        y = check_out(out, 2, dims, t)
+        check_no_overlap(y, x, "x")
+        check_no_overlap(y, weight, "weight")
+        check_no_overlap(y, bias, "bias")
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     with nogil:
         if t == cnp.NPY_FLOAT32:

@@ -99,7 +99,7 @@ cdef class BatchNormCtx:
 
 
 def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=None,
-                       training=True, momentum=0.1, eps=1e-5, num_batches_tracked=None):
+                       training=True, momentum=0.1, eps=1e-5, num_batches_tracked=None, *, out=None):
     """Batch normalisation over the batch and spatial axes, per channel (PyTorch's batch_norm).
 
     x (N, C), (N, C, L) or (N, C, H, W) (any (N, C, *)); gamma, beta (C,) or None (no scale /
@@ -116,6 +116,10 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
 
     Returns ``(y, ctx)``, y with x's shape and dtype. The running buffers are the only inputs
     written. ValueError when batch statistics are needed and a channel has a single value.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x, gamma, beta or the running buffers; y is written into it and
+    ``y is out``. The backward does not read y.
     """
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = <cnp.ndarray>x
@@ -167,7 +171,16 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
         raise ValueError(f"Expected more than 1 value per channel when training, got input of "
                          f"shape {shape_str(x)}")
     xa = c_array(x)
-    cdef cnp.ndarray y = new_array(nd, xa.shape, t)
+    cdef cnp.ndarray y
+    if out is None:
+        y = new_array(nd, xa.shape, t)
+    else:
+        y = check_out(out, nd, xa.shape, t)
+        check_no_overlap(y, x, "x")
+        check_no_overlap(y, gamma, "gamma")
+        check_no_overlap(y, beta, "beta")
+        check_no_overlap(y, running_mean, "running_mean")
+        check_no_overlap(y, running_var, "running_var")
     cdef cnp.npy_intp sdim[2]
     sdim[0] = 2
     sdim[1] = c
@@ -296,7 +309,7 @@ cdef cnp.ndarray norm_param(object a, int t, str name, tuple shp, object x):
     return aa
 
 
-def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None):
+def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None, *, out=None):
     """Layer normalisation (PyTorch's layer_norm): every row of x is normalised with its own mean
     and biased variance over the trailing dims, then scaled by gamma and shifted by beta.
 
@@ -304,6 +317,10 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
     trailing dims of x, default (x.shape[-1],)) the statistics cover all those dims and
     gamma / beta have that shape. float32 or float64, all the same dtype. Per-row statistics
     accumulate in double. Returns ``(y, ctx)``, y with x's shape.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x, gamma or beta; y is written into it and ``y is out``. The backward
+    does not read y.
     """
     cdef int t = float_typenum(x, "x")
     cdef tuple shp = trailing_shape(<cnp.ndarray>x, normalized_shape)
@@ -317,7 +334,14 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
         rows *= xa.shape[i]
     for i in range(nd - k, nd):
         d *= xa.shape[i]
-    cdef cnp.ndarray y = new_array(nd, xa.shape, t)
+    cdef cnp.ndarray y
+    if out is None:
+        y = new_array(nd, xa.shape, t)
+    else:
+        y = check_out(out, nd, xa.shape, t)
+        check_no_overlap(y, x, "x")
+        check_no_overlap(y, gamma, "gamma")
+        check_no_overlap(y, beta, "beta")
     cdef cnp.npy_intp sdim[2]
     sdim[0] = 2
     sdim[1] = rows

@@ -96,6 +96,21 @@ cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum):
     return new_array(4, dims, typenum)
 
 
+cdef cnp.ndarray pooled(int64_t a, int64_t b, int64_t c, int64_t d, int typenum, object out,
+                        object x):
+    """The forward's result (a, b, c, d): a new array, or out checked to receive it (_common.pxd)."""
+    if out is None:
+        return out4(a, b, c, d, typenum)
+    cdef cnp.npy_intp dims[4]
+    dims[0] = a
+    dims[1] = b
+    dims[2] = c
+    dims[3] = d
+    cdef cnp.ndarray o = check_out(out, 4, dims, typenum)
+    check_no_overlap(o, x, "x")
+    return o
+
+
 # ---------------------------------------------------------------------------------------------
 # max pooling
 
@@ -142,7 +157,7 @@ cdef class MaxPool2dCtx(_PoolCtx):
                 f"stride={self.stride}, padding={self.padding})")
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, *, out=None):
     """2-D max pooling with argmax.
 
     x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
@@ -150,11 +165,16 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     first maximum in row-major window order and a NaN wins, as in PyTorch. Returns
     ``(y (N, C, H_out, W_out), ctx)`` with H_out = floor((H + 2*pH - kH) / sH) + 1, or with
     ceil_mode the ceiling (less one if the last window would start in the bottom padding).
+    The argmax indices stay in ctx (always a new array).
+
+    out: None, or a preallocated (N, C, H_out, W_out) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out``. The backward does not
+    read y, so out may be reused once the forward has returned.
     """
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
     cdef int t = cnp.PyArray_TYPE(xa)
-    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t)
+    cdef cnp.ndarray y = pooled(g.n, g.c, g.h_out, g.w_out, t, out, x)
     cdef cnp.ndarray idx = out4(g.n, g.c, g.h_out, g.w_out, cnp.NPY_INT32)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -201,7 +221,8 @@ cdef class AvgPool2dCtx(_PoolCtx):
                 f"count_include_pad={self.count_include_pad})")
 
 
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True, ceil_mode=False):
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True, ceil_mode=False,
+                       *, out=None):
     """2-D average pooling.
 
     x (N, C, H, W) float32/float64; kernel_size, stride (None: = kernel_size), padding an int
@@ -209,12 +230,16 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     kH*kW when count_include_pad, else the number of real pixels in the window (PyTorch's
     rule); a ceil_mode window hanging past the padded input counts only its part inside it.
     ceil_mode sizes the output as in max_pool2d_forward. Returns ``(y (N, C, H_out, W_out), ctx)``.
+
+    out: None, or a preallocated (N, C, H_out, W_out) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out``. The backward does not
+    read y, so out may be reused once the forward has returned.
     """
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
     cdef int t = cnp.PyArray_TYPE(xa)
     cdef int cip = 1 if count_include_pad else 0
-    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t)
+    cdef cnp.ndarray y = pooled(g.n, g.c, g.h_out, g.w_out, t, out, x)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), &g, cip)
@@ -256,9 +281,13 @@ cdef class GlobalAvgPool2dCtx:
         return f"GlobalAvgPool2dCtx(input_shape={self.input_shape})"
 
 
-def global_avg_pool2d_forward(x):
+def global_avg_pool2d_forward(x, *, out=None):
     """Mean over each (H, W) plane, accumulated in double: x (N, C, H, W) float32/float64 ->
-    ``(y (N, C, 1, 1), ctx)``."""
+    ``(y (N, C, 1, 1), ctx)``.
+
+    out: None, or a preallocated (N, C, 1, 1) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out`` (the backward does
+    not read it)."""
     float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     check_ndim(xa, 4, "x", "(N, C, H, W)")
@@ -266,7 +295,7 @@ def global_avg_pool2d_forward(x):
     if h <= 0 or w <= 0:
         raise ValueError(f"x {shape_str(xa)}: height and width must be positive")
     cdef int t = cnp.PyArray_TYPE(xa)
-    cdef cnp.ndarray y = out4(n, c, 1, 1, t)
+    cdef cnp.ndarray y = pooled(n, c, 1, 1, t, out, x)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_global_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n * c, h * w)

@@ -75,9 +75,10 @@ ctypedef void (*rows_grad_f32)(float *, const float *, const float *, int64_t, i
 ctypedef void (*rows_grad_f64)(double *, const double *, const double *, int64_t, int64_t, int64_t) noexcept nogil
 
 
-cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, rows_f32 f32, rows_f64 f64):
-    """A new array y = f(xa) along ``axis`` (already normalised), GIL released."""
-    cdef cnp.ndarray y = empty_like(xa)
+cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, object out, object x, rows_f32 f32, rows_f64 f64):
+    """y = f(xa) along ``axis`` (already normalised), GIL released, into a new array or into out
+    (checked against x, the caller's argument; out_like() in _common.pxd)."""
+    cdef cnp.ndarray y = out_like(xa, out, x)
     cdef int64_t outer, n, inner
     split_dims(xa, axis, &outer, &n, &inner)
     cdef void *yp = cnp.PyArray_DATA(y)
@@ -109,17 +110,21 @@ cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, rows_grad_f
     return dx
 
 
-def softmax_forward(x, axis=-1):
+def softmax_forward(x, axis=-1, *, out=None):
     """Softmax over one axis: ``y = exp(x - max) / sum(exp(x - max))`` along ``axis``.
 
     x: any shape (a 0-d array counts as one element), float32 or float64; axis: an int, negative
     counts from the end (ValueError when out of range). The max is subtracted first, so finite
     logits never overflow; a slice with +inf, NaN, or only -inf gives NaN (as torch). Returns
     ``(y, ctx)``, y C-contiguous of x's shape and dtype.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before softmax_backward gives wrong gradients.
     """
     float_typenum(x, "x")
     cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray y = apply_rows(c_array(x), a, fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
+    cdef cnp.ndarray y = apply_rows(c_array(x), a, out, x, fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
     cdef SoftmaxCtx ctx = SoftmaxCtx.__new__(SoftmaxCtx)
     ctx.y = y
     ctx.axis = a
@@ -132,15 +137,18 @@ def softmax_backward(dy, SoftmaxCtx ctx not None):
     return apply_rows_grad(dy, ctx.y, ctx.axis, fnn_softmax_bwd_f32, fnn_softmax_bwd_f64)
 
 
-def log_softmax_forward(x, axis=-1):
+def log_softmax_forward(x, axis=-1, *, out=None):
     """Log-softmax over one axis: ``y = x - max - log(sum(exp(x - max)))`` along ``axis``.
 
     Same shapes, dtypes, axis rules and special values as softmax_forward; -inf logits give
     -inf. Returns ``(y, ctx)``.
+
+    out: as in softmax_forward (x's shape and dtype; ``y is out``). ctx.y is out: the backward
+    reads it, so overwriting out before log_softmax_backward gives wrong gradients.
     """
     float_typenum(x, "x")
     cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray y = apply_rows(c_array(x), a, fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
+    cdef cnp.ndarray y = apply_rows(c_array(x), a, out, x, fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
     cdef LogSoftmaxCtx ctx = LogSoftmaxCtx.__new__(LogSoftmaxCtx)
     ctx.y = y
     ctx.axis = a

@@ -32,3 +32,38 @@ def reduction(value):
     if value not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {value!r}")
     return value
+
+
+def check_out(out, shape, dtype, **inputs):
+    """out, checked to receive a result of this shape and dtype (None passes through): an ndarray
+    of exactly that (native) dtype (TypeError otherwise) and shape, C-contiguous, aligned and
+    writeable (ValueError otherwise: it is written in place, never through a temporary), whose
+    memory may not overlap any of the named input arrays (a bounds test, as np.may_share_memory
+    and the compiled check_no_overlap). The same rules and messages as fastnn/_common.pxd."""
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    dtype = np.dtype(np.dtype(dtype).type)          # the native-order dtype the result has
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype} but the result has dtype {dtype}")
+    shape = tuple(int(s) for s in shape)
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape} but the result has shape {shape}")
+    for flag, word in (("c_contiguous", "C-contiguous"), ("aligned", "aligned"),
+                       ("writeable", "writeable")):
+        if not getattr(out.flags, flag):
+            raise ValueError(f"out must be {word}: it is written in place, never through a "
+                             f"temporary copy")
+    for name, a in inputs.items():
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a):
+            raise ValueError(f"out must not overlap {name}")
+    return out
+
+
+def store(out, y):
+    """y written into out and out returned, or y itself when out is None."""
+    if out is None:
+        return y
+    out[...] = y
+    return out

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._checks import float_array, same_dtype
+from ._checks import float_array, same_dtype, check_out, store
 
 __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
            "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -83,12 +83,19 @@ def _grad(dy, saved):
     return dy
 
 
-def relu_forward(x):
+def relu_forward(x, *, out=None):
     """ReLU: ``y = max(x, 0)`` elementwise (NaN stays NaN). x: any shape, float32/float64.
-    Returns ``(y, ctx)``."""
+    Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before relu_backward gives wrong gradients.
+    """
     float_array(x, "x")
+    check_out(out, x.shape, x.dtype, x=x)
     y = x.copy()
     y[x < 0] = 0
+    y = store(out, y)
     return y, ReluCtx(y)
 
 
@@ -105,12 +112,17 @@ def _slope(negative_slope):
     return float(negative_slope)
 
 
-def leaky_relu_forward(x, negative_slope=0.01):
+def leaky_relu_forward(x, negative_slope=0.01, *, out=None):
     """Leaky ReLU: ``y = x if x > 0 else negative_slope * x``. x: any shape, float32/float64.
-    Returns ``(y, ctx)``."""
+    Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
+    """
     float_array(x, "x")
     slope = _slope(negative_slope)
-    y = np.asarray(np.where(x > 0, x, x * slope))
+    check_out(out, x.shape, x.dtype, x=x)
+    y = store(out, np.asarray(np.where(x > 0, x, x * slope)))
     return y, LeakyReluCtx(x, slope)
 
 
@@ -121,12 +133,18 @@ def leaky_relu_backward(dy, ctx):
     return np.asarray(np.where(ctx.x > 0, dy, dy * ctx.negative_slope))
 
 
-def sigmoid_forward(x):
-    """Logistic sigmoid, stable for any x (only exp(-|x|) is formed). Returns ``(y, ctx)``."""
+def sigmoid_forward(x, *, out=None):
+    """Logistic sigmoid, stable for any x (only exp(-|x|) is formed). Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before sigmoid_backward gives wrong gradients.
+    """
     float_array(x, "x")
+    check_out(out, x.shape, x.dtype, x=x)
     e = np.exp(-np.abs(x))
     s = 1 / (1 + e)
-    y = np.asarray(np.where(x >= 0, s, e * s))
+    y = store(out, np.asarray(np.where(x >= 0, s, e * s)))
     return y, SigmoidCtx(y)
 
 
@@ -137,10 +155,16 @@ def sigmoid_backward(dy, ctx):
     return np.asarray(dy * (y * (1 - y)))
 
 
-def tanh_forward(x):
-    """Hyperbolic tangent, elementwise. Returns ``(y, ctx)``."""
+def tanh_forward(x, *, out=None):
+    """Hyperbolic tangent, elementwise. Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before tanh_backward gives wrong gradients.
+    """
     float_array(x, "x")
-    y = np.asarray(np.tanh(x))
+    check_out(out, x.shape, x.dtype, x=x)
+    y = store(out, np.asarray(np.tanh(x)))
     return y, TanhCtx(y)
 
 
@@ -151,10 +175,15 @@ def tanh_backward(dy, ctx):
     return np.asarray(dy * (1 - y * y))
 
 
-def sign_forward(x):
-    """Sign: -1, 0 or 1 elementwise; NaN stays NaN. Returns ``(y, ctx)``."""
+def sign_forward(x, *, out=None):
+    """Sign: -1, 0 or 1 elementwise; NaN stays NaN. Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
+    """
     float_array(x, "x")
-    y = np.asarray(np.sign(x))
+    check_out(out, x.shape, x.dtype, x=x)
+    y = store(out, np.asarray(np.sign(x)))
     return y, SignCtx(y)
 
 
@@ -172,13 +201,18 @@ def _normal_cdf(x64):
     return 0.5 * (1 + np.asarray(_erf(x64 * math.sqrt(0.5)), dtype=np.float64))
 
 
-def gelu_forward(x):
+def gelu_forward(x, *, out=None):
     """GELU, exact form ``0.5 * x * (1 + erf(x / sqrt(2)))`` (computed in float64, rounded to x's
-    dtype). Returns ``(y, ctx)``."""
+    dtype). Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``.
+    """
     float_array(x, "x")
+    check_out(out, x.shape, x.dtype, x=x)
     x64 = x.astype(np.float64)
     with np.errstate(invalid="ignore"):           # gelu(-inf) = -inf * 0 = NaN, as in C
-        y = np.asarray(x64 * _normal_cdf(x64)).astype(x.dtype)
+        y = store(out, np.asarray(x64 * _normal_cdf(x64)).astype(x.dtype))
     return y, GeluCtx(x)
 
 

@@ -5,7 +5,7 @@ slice per kernel offset (i, j), and the convolution is one batched matmul per gr
 """
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim
+from ._checks import float_array, same_dtype, ndim, check_out, store
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
@@ -71,22 +71,31 @@ def _fold(cols, c, h, w, k, s, p, d, out):
     return np.ascontiguousarray(xp[:, :, ph: ph + h, pw: pw + w])
 
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     """Unfold image patches into columns, exactly ``torch.nn.functional.unfold``.
 
     x (N, C, H, W) float32/float64; kernel_size, stride, padding, dilation an int or an (h, w)
     pair. Returns cols (N, C*kH*kW, H_out*W_out).
+
+    out: None, or a preallocated (N, C*kH*kW, H_out*W_out) array of x's dtype, C-contiguous,
+    aligned, writeable and not overlapping x; cols is written into it and ``cols is out``.
     """
     float_array(x, "x")
     ndim(x, 4, "x", "(N, C, H, W)")
     sizes = _conv_sizes(x.shape[2], x.shape[3], _pair(kernel_size, "kernel_size"), stride, padding, dilation)
-    return _unfold(x, *sizes)
+    (kh, kw), (ho, wo) = sizes[0], sizes[4]
+    check_out(out, (x.shape[0], x.shape[1] * kh * kw, ho * wo), x.dtype, x=x)
+    return store(out, _unfold(x, *sizes))
 
 
-def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1):
+def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     """Fold columns back into images, ``torch.nn.functional.fold`` (overlaps summed).
 
     cols (N, C*kH*kW, L) with L = H_out*W_out; input_size (H, W). Returns x (N, C, H, W).
+
+    out: None, or a preallocated (N, C, H, W) array of cols' dtype, C-contiguous, aligned,
+    writeable and not overlapping cols; x is written into it (overwritten, not accumulated) and
+    ``x is out``.
     """
     float_array(cols, "cols")
     ndim(cols, 3, "cols", "(N, C*kH*kW, L)")
@@ -94,14 +103,16 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1):
     if h <= 0 or w <= 0:
         raise ValueError(f"input_size must be positive, got {input_size!r}")
     sizes = _conv_sizes(h, w, _pair(kernel_size, "kernel_size"), stride, padding, dilation)
-    (kh, kw), out = sizes[0], sizes[4]
+    (kh, kw), (ho, wo) = sizes[0], sizes[4]
     if cols.shape[1] % (kh * kw) != 0 or cols.shape[1] == 0:
         raise ValueError(f"cols {cols.shape}: dimension 1 must be a positive multiple of "
                          f"kH*kW = {kh * kw}")
-    if cols.shape[2] != out[0] * out[1]:
+    if cols.shape[2] != ho * wo:
         raise ValueError(f"cols {cols.shape}: dimension 2 must be H_out*W_out = "
-                         f"{out[0]}*{out[1]} = {out[0] * out[1]} for input_size ({h}, {w})")
-    return _fold(cols, cols.shape[1] // (kh * kw), h, w, *sizes)
+                         f"{ho}*{wo} = {ho * wo} for input_size ({h}, {w})")
+    c = cols.shape[1] // (kh * kw)
+    check_out(out, (cols.shape[0], c, h, w), cols.dtype, cols=cols)
+    return store(out, _fold(cols, c, h, w, *sizes))
 
 
 class Conv2dCtx:
@@ -117,12 +128,18 @@ class Conv2dCtx:
                 f"dilation={self.dilation}, groups={self.groups}, activation={self.activation!r})")
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None,
+                   *, out=None):
     """2-D convolution (cross-correlation, as torch.nn.functional.conv2d), optional fused relu.
 
     x (N, C, H, W), weight (C_out, C/groups, kH, kW), bias (C_out,) or None, one float dtype;
     stride, padding, dilation an int or an (h, w) pair; activation None or "relu". Returns
     ``(y (N, C_out, H_out, W_out), ctx)``.
+
+    out: None, or a preallocated (N, C_out, H_out, W_out) array of x's dtype, C-contiguous,
+    aligned, writeable and not overlapping x, weight or bias; y is written into it and
+    ``y is out``. ctx.y is out: the backward reads it (with activation="relu"), so overwriting
+    out before conv2d_backward gives wrong gradients.
     """
     float_array(x, "x")
     same_dtype(x, weight, "weight", "x")
@@ -153,6 +170,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
             raise ValueError(f"bias must have shape ({c_out},) to match weight {weight.shape}, "
                              f"got {bias.shape}")
     ho, wo = sizes[4]
+    check_out(out, (n, c_out, ho, wo), x.dtype, x=x, weight=weight, bias=bias)
     cols = _unfold(x, *sizes)                              # (N, K, P)
     kg, cog = cols.shape[1] // groups, c_out // groups
     w2 = weight.reshape(c_out, kg)
@@ -163,7 +181,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         y += bias[:, None]
     if activation == "relu":
         np.maximum(y, 0, out=y)
-    y = y.reshape(n, c_out, ho, wo)
+    y = store(out, y.reshape(n, c_out, ho, wo))
     ctx = Conv2dCtx()
     ctx.x, ctx.weight, ctx.y, ctx.has_bias = x, weight, y, bias is not None
     ctx.stride, ctx.padding, ctx.dilation = sizes[1], sizes[2], sizes[3]

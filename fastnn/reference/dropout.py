@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._checks import float_array, same_dtype
+from ._checks import float_array, same_dtype, check_out, store
 
 __all__ = ["dropout_forward", "dropout_backward"]
 
@@ -77,17 +77,22 @@ def _apply(ctx, a):
     return np.where(ctx.mask(), a * a.dtype.type(ctx.scale), a.dtype.type(0))
 
 
-def dropout_forward(x, p, training=True, rng=None):
+def dropout_forward(x, p, training=True, rng=None, *, out=None):
     """Inverted dropout: each element of x is zeroed with probability p and the kept ones are
     scaled by 1 / (1 - p).
 
     x any shape, float32/float64; p a float in [0, 1] (p = 1 gives zeros); training False or
     p = 0 gives a copy. rng: None (a fresh default_rng), an int seed, or a numpy.random.Generator;
     one 64-bit key is drawn from it when a mask is needed. Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it (a copy of x for identity, zeros for p = 1) and
+    ``y is out``. The backward does not read y. out is checked before the rng is drawn from.
     """
     float_array(x, "x")
     p = _prob(p)
     _check_rng(rng)
+    check_out(out, x.shape, x.dtype, x=x)
     key, threshold, scale = 0, 0, 1.0
     if not training or p == 0:
         mode = "identity"
@@ -100,7 +105,7 @@ def dropout_forward(x, p, training=True, rng=None):
         threshold = math.ceil(p * 2.0 ** 53)
         scale = 1.0 / (1.0 - p)
     ctx = DropoutCtx(mode, p, key, threshold, scale, x.shape, x.dtype)
-    return _apply(ctx, x), ctx
+    return store(out, _apply(ctx, x)), ctx
 
 
 def dropout_backward(dy, ctx):

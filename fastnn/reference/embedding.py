@@ -1,7 +1,7 @@
 """numpy twin of fastnn._embedding: embedding lookup and its scatter-add gradient."""
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim
+from ._checks import float_array, same_dtype, ndim, check_out, store
 
 __all__ = ["embedding_forward", "embedding_backward"]
 
@@ -30,12 +30,17 @@ def _padding(padding_idx, V):
     return int(padding_idx + V if padding_idx < 0 else padding_idx)
 
 
-def embedding_forward(indices, weight, padding_idx=None):
+def embedding_forward(indices, weight, padding_idx=None, *, out=None):
     """Embedding lookup: ``out[...] = weight[indices[...]]``.
 
     indices: int64 ndarray of any shape, every value in [0, V); weight (V, E) float32 or
     float64; padding_idx None or an int in [-V, V) whose row gets no gradient (torch's
     semantics). Returns ``(out (*indices.shape, E), ctx)``.
+
+    out: None, or a preallocated (*indices.shape, E) array of weight's dtype, C-contiguous,
+    aligned, writeable and not overlapping indices or weight; the rows are written into it and
+    the returned array is out (untouched when an index is out of range). The backward does not
+    read it.
     """
     if not isinstance(indices, np.ndarray):
         raise TypeError(f"indices must be a numpy.ndarray of int64, got {type(indices).__name__}")
@@ -45,12 +50,13 @@ def embedding_forward(indices, weight, padding_idx=None):
     ndim(weight, 2, "weight", "(num_embeddings, embedding_dim)")
     V, E = weight.shape
     pad = _padding(padding_idx, V)
+    check_out(out, indices.shape + (E,), weight.dtype, indices=indices, weight=weight)
     flat = indices.reshape(-1)
     bad = np.flatnonzero((flat < 0) | (flat >= V))
     if bad.size:
         raise ValueError(f"indices out of range: flat position {bad[0]} holds {flat[bad[0]]}, "
                          f"not in [0, {V})")
-    return weight[indices], EmbeddingCtx(indices.copy(), V, E, pad, weight.dtype)
+    return store(out, weight[indices]), EmbeddingCtx(indices.copy(), V, E, pad, weight.dtype)
 
 
 def embedding_backward(dout, ctx):

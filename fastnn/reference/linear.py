@@ -1,7 +1,7 @@
 """numpy twin of fastnn._linear: fully connected layer with a fused activation."""
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim
+from ._checks import float_array, same_dtype, ndim, check_out, store
 
 __all__ = ["linear_forward", "linear_backward"]
 
@@ -30,11 +30,15 @@ def _sigmoid(z):
     return out
 
 
-def linear_forward(x, weight, bias=None, activation=None):
+def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     """Fully connected layer: ``y = act(x @ weight.T + bias)``.
 
     x (N, in), weight (out, in), bias (out,) or None; activation None, "relu", "sigmoid" or
     "tanh". Returns ``(y, ctx)`` with y (N, out).
+
+    out: None, or a preallocated (N, out) array of x's dtype, C-contiguous, aligned, writeable
+    and not overlapping x, weight or bias; y is written into it and ``y is out``. ctx.y is
+    out: the backward reads it, so overwriting out before linear_backward gives wrong gradients.
     """
     float_array(x, "x")
     same_dtype(x, weight, "weight", "x")
@@ -50,6 +54,7 @@ def linear_forward(x, weight, bias=None, activation=None):
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"bias must have shape ({weight.shape[0]},) to match weight "
                              f"{weight.shape}, got {bias.shape}")
+    check_out(out, (x.shape[0], weight.shape[0]), x.dtype, x=x, weight=weight, bias=bias)
     z = x @ weight.T
     if bias is not None:
         z += bias
@@ -61,6 +66,7 @@ def linear_forward(x, weight, bias=None, activation=None):
         y = np.tanh(z)
     else:
         y = z
+    y = store(out, y)
     return y, LinearCtx(x, weight, y, bias is not None, activation)
 
 

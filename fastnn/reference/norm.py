@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, same_dtype
+from ._checks import float_array, same_dtype, check_out, store
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "layer_norm_forward", "layer_norm_backward"]
 
@@ -94,7 +94,7 @@ class BatchNormCtx:
 
 
 def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=None,
-                       training=True, momentum=0.1, eps=1e-5, num_batches_tracked=None):
+                       training=True, momentum=0.1, eps=1e-5, num_batches_tracked=None, *, out=None):
     """Batch normalisation per channel over the batch and spatial axes (PyTorch's batch_norm).
 
     x (N, C, *); gamma, beta (C,) or None; running_mean, running_var (C,) or both None (then the
@@ -102,6 +102,10 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
     the running buffers (C-contiguous, writable) are updated in place with the unbiased variance;
     momentum=None with num_batches_tracked (batches including this one) is the cumulative
     average. training=False: running statistics. Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x, gamma, beta or the running buffers; y is written into it and
+    ``y is out``. The backward does not read y.
     """
     float_array(x, "x")
     if x.ndim < 2:
@@ -126,6 +130,8 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
     if batch_stats and m == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input of "
                          f"shape {x.shape}")
+    check_out(out, x.shape, x.dtype, x=x, gamma=gamma, beta=beta, running_mean=running_mean,
+              running_var=running_var)
     xd = x.reshape(n, c, l).astype(np.float64)
     if batch_stats:
         if m == 0:
@@ -148,7 +154,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
         y *= gamma.astype(np.float64)[:, None]
     if beta is not None:
         y += beta.astype(np.float64)[:, None]
-    y = y.astype(x.dtype).reshape(x.shape)
+    y = store(out, y.astype(x.dtype).reshape(x.shape))
     return y, BatchNormCtx(x, gamma, mean, invstd, beta is not None, batch_stats)
 
 
@@ -229,14 +235,20 @@ def _norm_param(a, x, name, shp):
     return a
 
 
-def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None):
+def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None, *, out=None):
     """Layer normalisation over the trailing dims (default the last): x (*, D), gamma, beta (D,)
-    (or normalized_shape) or None. Returns ``(y, ctx)``, y with x's shape."""
+    (or normalized_shape) or None. Returns ``(y, ctx)``, y with x's shape.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x, gamma or beta; y is written into it and ``y is out``. The backward
+    does not read y.
+    """
     float_array(x, "x")
     shp = _trailing_shape(x, normalized_shape)
     gamma = _norm_param(gamma, x, "gamma", shp)
     beta = _norm_param(beta, x, "beta", shp)
     eps = _eps(eps)
+    check_out(out, x.shape, x.dtype, x=x, gamma=gamma, beta=beta)
     d = math.prod(shp)
     rows = x.size // d if d else math.prod(x.shape[:x.ndim - len(shp)])
     xd = x.reshape(rows, d).astype(np.float64)
@@ -252,7 +264,7 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
         y *= gamma.reshape(-1).astype(np.float64)
     if beta is not None:
         y += beta.reshape(-1).astype(np.float64)
-    y = y.astype(x.dtype).reshape(x.shape)
+    y = store(out, y.astype(x.dtype).reshape(x.shape))
     return y, LayerNormCtx(x, gamma, mean, rstd, beta is not None, shp)
 
 

@@ -6,7 +6,7 @@ backward passes use np.add.at (max) or one strided slice per kernel offset (aver
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import float_array, same_dtype, ndim
+from ._checks import float_array, same_dtype, ndim, check_out, store
 from .conv import _pair
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
@@ -77,16 +77,21 @@ class MaxPool2dCtx:
                 f"stride={self.stride}, padding={self.padding})")
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, *, out=None):
     """2-D max pooling with argmax: x (N, C, H, W) -> ``(y (N, C, H_out, W_out), ctx)``.
 
     Ties go to the first maximum in row-major window order, a NaN wins (the last NaN), and a
     window whose real pixels are all -inf points at its first real pixel: PyTorch's rules.
+
+    out: None, or a preallocated (N, C, H_out, W_out) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out``. The backward does not
+    read y, so out may be reused once the forward has returned.
     """
-    k, s, p, out = _setup(x, kernel_size, stride, padding, ceil_mode)
+    k, s, p, size = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
-    win = _windows(_pad(x, k, s, p, out, -np.inf), k, s, out).reshape(n, c, *out, k[0] * k[1])
-    real = _windows(_pad(np.ones((1, 1, h, w), bool), k, s, p, out), k, s, out).reshape(1, 1, *out, k[0] * k[1])
+    check_out(out, (n, c) + size, x.dtype, x=x)
+    win = _windows(_pad(x, k, s, p, size, -np.inf), k, s, size).reshape(n, c, *size, k[0] * k[1])
+    real = _windows(_pad(np.ones((1, 1, h, w), bool), k, s, p, size), k, s, size).reshape(1, 1, *size, k[0] * k[1])
     kk = win.shape[-1]
     pos = np.argmax(win, axis=-1)                            # first maximum (first NaN)
     isnan = np.isnan(win)
@@ -94,14 +99,14 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     pos = np.where(isnan.any(axis=-1), last_nan, pos)
     y = np.take_along_axis(win, pos[..., None], axis=-1)[..., 0]
     pos = np.where(y == -np.inf, np.argmax(real, axis=-1), pos)   # all -inf: first real pixel
-    oh = np.arange(out[0])[:, None]
-    ow = np.arange(out[1])[None, :]
+    oh = np.arange(size[0])[:, None]
+    ow = np.arange(size[1])[None, :]
     ih = oh * s[0] - p[0] + pos // k[1]
     iw = ow * s[1] - p[1] + pos % k[1]
     ctx = MaxPool2dCtx()
     ctx.input_shape, ctx.indices = x.shape, (ih * w + iw).astype(np.int32)
     ctx.kernel_size, ctx.stride, ctx.padding, ctx.dtype = k, s, p, x.dtype
-    return np.ascontiguousarray(y), ctx
+    return store(out, np.ascontiguousarray(y)), ctx
 
 
 def max_pool2d_backward(dy, ctx):
@@ -138,16 +143,23 @@ def _divisor(h, w, k, s, p, out, count_include_pad, dtype):
     return _windows(ones, k, s, out).sum(axis=(-1, -2))
 
 
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True, ceil_mode=False):
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True, ceil_mode=False,
+                       *, out=None):
     """2-D average pooling: x (N, C, H, W) -> ``(y (N, C, H_out, W_out), ctx)``; the divisor is
-    kH*kW when count_include_pad, else the number of real pixels in the window."""
-    k, s, p, out = _setup(x, kernel_size, stride, padding, ceil_mode)
+    kH*kW when count_include_pad, else the number of real pixels in the window.
+
+    out: None, or a preallocated (N, C, H_out, W_out) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out``. The backward does not
+    read y, so out may be reused once the forward has returned.
+    """
+    k, s, p, size = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
-    y = _windows(_pad(x, k, s, p, out), k, s, out).sum(axis=(-1, -2)) / _divisor(h, w, k, s, p, out, count_include_pad, x.dtype)
+    check_out(out, (n, c) + size, x.dtype, x=x)
+    y = _windows(_pad(x, k, s, p, size), k, s, size).sum(axis=(-1, -2)) / _divisor(h, w, k, s, p, size, count_include_pad, x.dtype)
     ctx = AvgPool2dCtx()
     ctx.input_shape, ctx.kernel_size, ctx.stride, ctx.padding = x.shape, k, s, p
-    ctx.output_size, ctx.count_include_pad, ctx.dtype = out, bool(count_include_pad), x.dtype
-    return y.astype(x.dtype, copy=False), ctx
+    ctx.output_size, ctx.count_include_pad, ctx.dtype = size, bool(count_include_pad), x.dtype
+    return store(out, y.astype(x.dtype, copy=False)), ctx
 
 
 def avg_pool2d_backward(dy, ctx):
@@ -173,15 +185,20 @@ class GlobalAvgPool2dCtx:
         return f"GlobalAvgPool2dCtx(input_shape={self.input_shape})"
 
 
-def global_avg_pool2d_forward(x):
-    """Mean over each (H, W) plane in double: x (N, C, H, W) -> ``(y (N, C, 1, 1), ctx)``."""
+def global_avg_pool2d_forward(x, *, out=None):
+    """Mean over each (H, W) plane in double: x (N, C, H, W) -> ``(y (N, C, 1, 1), ctx)``.
+
+    out: None, or a preallocated (N, C, 1, 1) array of x's dtype, C-contiguous, aligned,
+    writeable and not overlapping x; y is written into it and ``y is out`` (the backward does
+    not read it)."""
     float_array(x, "x")
     ndim(x, 4, "x", "(N, C, H, W)")
     if x.shape[2] <= 0 or x.shape[3] <= 0:
         raise ValueError(f"x {x.shape}: height and width must be positive")
+    check_out(out, x.shape[:2] + (1, 1), x.dtype, x=x)
     ctx = GlobalAvgPool2dCtx()
     ctx.input_shape, ctx.dtype = x.shape, x.dtype
-    return x.mean(axis=(2, 3), dtype=np.float64, keepdims=True).astype(x.dtype), ctx
+    return store(out, x.mean(axis=(2, 3), dtype=np.float64, keepdims=True).astype(x.dtype)), ctx
 
 
 def global_avg_pool2d_backward(dy, ctx):

@@ -3,7 +3,7 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, same_dtype
+from ._checks import float_array, same_dtype, check_out, store
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
@@ -47,24 +47,36 @@ def _shifted(x, axis):
         return x1 - np.max(x1, axis=axis, keepdims=True)
 
 
-def softmax_forward(x, axis=-1):
+def softmax_forward(x, axis=-1, *, out=None):
     """Softmax over ``axis`` (negative counts from the end): ``exp(x - max) / sum(exp(x - max))``.
-    x: any shape, float32/float64. Returns ``(y, ctx)``."""
+    x: any shape, float32/float64. Returns ``(y, ctx)``.
+
+    out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
+    and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
+    reads it, so overwriting out before softmax_backward gives wrong gradients.
+    """
     float_array(x, "x")
     a = _axis(x, axis)
+    check_out(out, x.shape, x.dtype, x=x)
     e = np.exp(_shifted(x, a))
     y = (e / e.sum(axis=a, keepdims=True, dtype=np.float64)).astype(x.dtype).reshape(x.shape)
+    y = store(out, y)
     return y, SoftmaxCtx(y, a)
 
 
-def log_softmax_forward(x, axis=-1):
-    """Log-softmax over ``axis``: ``x - max - log(sum(exp(x - max)))``. Returns ``(y, ctx)``."""
+def log_softmax_forward(x, axis=-1, *, out=None):
+    """Log-softmax over ``axis``: ``x - max - log(sum(exp(x - max)))``. Returns ``(y, ctx)``.
+
+    out: as in softmax_forward (x's shape and dtype; ``y is out``). ctx.y is out: the backward
+    reads it, so overwriting out before log_softmax_backward gives wrong gradients.
+    """
     float_array(x, "x")
     a = _axis(x, axis)
+    check_out(out, x.shape, x.dtype, x=x)
     z = _shifted(x, a)
     with np.errstate(divide="ignore"):             # log(0) only for empty rows (no output)
         lse = np.log(np.exp(z).sum(axis=a, keepdims=True, dtype=np.float64))
-    y = (z - lse).astype(x.dtype).reshape(x.shape)
+    y = store(out, (z - lse).astype(x.dtype).reshape(x.shape))
     return y, LogSoftmaxCtx(y, a)
 
 
