@@ -12,6 +12,7 @@
  */
 #ifndef FNN_GENERIC
 #include "fastnn.h"
+#include "mathfn.h"
 
 /* The select-then-compute patterns of the exp below (clamp, then polynomial) and of sign() are
  * only if-converted into SIMD blends when gcc may assume floating-point operations do not trap.
@@ -160,7 +161,8 @@ static inline double fnn_loss_total(const double *partial, int64_t nb)
 #if FNN_IS_F32
 #define LOSS_EXP_NEG fnn_loss_expf_neg
 #else
-#define LOSS_EXP_NEG exp      /* double: libm (< 1 ulp, not vectorised) */
+#define LOSS_EXP_NEG FNN(fnn_vexp_neg)   /* double: mathfn.h's (2 ulp, vectorises; libm's exp
+                                          * does not, and made float64 CE slower than torch's) */
 #endif
 
 /* max of a row, starting from its first element (c >= 1); NaN elements are skipped here but
