@@ -127,7 +127,7 @@ so = {n.split("/")[1].split(".")[0][1:] for n in names if n.startswith("fastnn/_
 assert so == families, f"extensions {sorted(so)} != .pyx families {sorted(families)}"
 bad = [n for n in names if n.endswith((".c", ".h", ".o")) or n.startswith(("tests/", "csrc/"))]
 assert not bad, f"build intermediates in the wheel: {bad}"
-libs = [n for n in names if n.startswith("fastnn.libs/")]
+libs = [n for n in names if n.startswith("fastnn.libs/") and not n.endswith("/")]
 assert any("libgomp" in n for n in libs), f"libgomp not grafted: {libs}"
 assert not any("openblas" in n for n in libs), f"a second OpenBLAS was grafted: {libs}"
 for sub in ("reference", "nn", "bench"):
