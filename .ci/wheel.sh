@@ -43,16 +43,18 @@ stage() {  # stage NAME: close the running stage (record its time) and open the 
 
 finish() {
     local rc=$?
+    [ "$rc" = 0 ] || echo "wheel.sh: stage '$STAGE' failed (exit $rc)" >&2
+    cd /
+    stage "cleanup"
+    if [ "${FASTNN_WHEEL_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
     stage ""
     echo
     echo "==== wheel.sh: stage times (FASTNN_BUILD_JOBS=$FASTNN_BUILD_JOBS)"
     printf '%s\n' "${TIMES[@]}"
     printf '  %-12s %5d s\n' total $(($(date +%s) - T_START))
-    if [ "${FASTNN_WHEEL_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-    [ "$rc" = 0 ] && echo "wheel.sh: OK" || echo "wheel.sh: FAILED (exit $rc) in stage '${FAILED_STAGE:-?}'"
+    [ "$rc" = 0 ] && echo "wheel.sh: OK" || echo "wheel.sh: FAILED (exit $rc)"
     exit "$rc"
 }
-trap 'FAILED_STAGE=$STAGE' ERR
 trap finish EXIT
 
 fail() { echo "wheel.sh: $*" >&2; exit 1; }
@@ -98,7 +100,7 @@ auditwheel repair --exclude libscipy_openblas.so --strip -w "$WORK/wheelhouse" "
 WHEEL=$(ls "$WORK"/wheelhouse/fastnn-*.whl)
 TAG=$(basename "$WHEEL" .whl | awk -F- '{print $NF}')
 echo "repaired wheel: $(basename "$WHEEL") ($(du -k "$WHEEL" | cut -f1) KiB), platform tag $TAG"
-[[ $TAG =~ ^manylinux_2_[0-9]+_x86_64$|^manylinux(1|2010|2014)_x86_64$ ]] \
+[[ $TAG =~ ^manylinux(_2_[0-9]+|1|2010|2014)_[a-z0-9_]+$ ]] \
     || fail "platform tag $TAG is not a manylinux tag"
 auditwheel show "$WHEEL"
 # show cannot be told about --exclude, so its overall tag stays linux_x86_64 because of the
