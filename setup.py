@@ -12,8 +12,11 @@ linked by name; fastnn/__init__.py imports scipy_openblas32 first, which loads t
 that the extensions' dependency on libscipy_openblas.so resolves.
 
 Environment:
-  FASTNN_SANITIZE=1   build with AddressSanitizer + UndefinedBehaviorSanitizer (-O1 -g)
-  FASTNN_NO_OPENMP=1  build without OpenMP even when the compiler has it
+  FASTNN_SANITIZE=1     build with AddressSanitizer + UndefinedBehaviorSanitizer (-O1 -g)
+  FASTNN_NO_OPENMP=1    build without OpenMP even when the compiler has it
+  FASTNN_BUILD_JOBS=N   compile N extensions at once, like build_ext -jN (also under
+                        `python -m build` and pip, which have no way to pass -j)
+  FASTNN_CYTHON_JOBS=N  run Cython on N .pyx files at once
 """
 import os
 import subprocess
@@ -109,6 +112,11 @@ RUNTIME_LIB = ("fastnn_runtime", {
 class BuildExt(build_ext):
     """build_ext that builds the runtime library first, also for `build_ext --inplace`
     (plain setuptools only does that under `build`)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None and os.environ.get("FASTNN_BUILD_JOBS"):
+            self.parallel = int(os.environ["FASTNN_BUILD_JOBS"])
 
     def run(self):
         self.run_command("build_clib")

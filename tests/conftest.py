@@ -35,6 +35,10 @@ TOL = {
 
 DTYPES = [np.float32, np.float64]
 DATA = Path(os.environ.get("FASTNN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+# The directory the fastnn under test was imported from (the source tree for an in-place build,
+# site-packages for an installed wheel): subprocesses put it first on PYTHONPATH so that they
+# import that same fastnn, also when the tests run from a copy outside the tree (.ci/wheel.sh).
+FASTNN_HOME = Path(fastnn.__file__).resolve().parents[1]
 
 
 def tol(dtype):

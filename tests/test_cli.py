@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FASTNN_HOME
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def fastnn_cli(*args, env=None, timeout=120):
     e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e["PYTHONPATH"] = str(FASTNN_HOME) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "fastnn", *args], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=timeout)

@@ -22,7 +22,7 @@ import pytest
 
 import fastnn
 from fastnn import functional as F
-from conftest import assert_close
+from conftest import FASTNN_HOME, assert_close
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_set_num_threads_validation(bad, exc, restore_threads):
 
 def _python(code, **env):
     e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e["PYTHONPATH"] = str(FASTNN_HOME) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
     e.update(env)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=e, capture_output=True,
                        text=True, timeout=60)
