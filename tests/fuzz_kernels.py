@@ -396,13 +396,13 @@ def changed(snaps):
             if a.shape != c.shape or a.tobytes() != c.tobytes()]
 
 
-def compare(a, b, what, approx=True):
+def compare(a, b, what, approx=True, native=True):
     """Recursive parity of two results (tuples of arrays / None / numbers; ctx objects skipped)."""
     if isinstance(a, tuple) or isinstance(b, tuple):
         assert isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b), \
             f"{what}: result structure {type(a).__name__} vs {type(b).__name__}"
         for i, (x, y) in enumerate(zip(a, b)):
-            compare(x, y, f"{what}[{i}]", approx)
+            compare(x, y, f"{what}[{i}]", approx, native)
         return
     if a is None or b is None:
         assert a is None and b is None, f"{what}: {type(a).__name__} vs {type(b).__name__}"
@@ -410,9 +410,18 @@ def compare(a, b, what, approx=True):
     if isinstance(a, (np.ndarray, float, int, np.generic)):
         assert isinstance(b, (np.ndarray, float, int, np.generic)), f"{what}: array vs {type(b).__name__}"
         a, b = np.asarray(a), np.asarray(b)
+        if a.size > 10**7 or b.size > 10**7:
+            return                        # a huge zero-stride view passed through (Identity)
         if not b.dtype.isnative:
             b = b.astype(b.dtype.newbyteorder("="))
-        assert a.dtype.isnative, f"{what}: compiled result has byte order {a.dtype}"
+        if native:
+            assert a.dtype.isnative, f"{what}: compiled result has byte order {a.dtype}"
+        elif not a.dtype.isnative:
+            a = a.astype(a.dtype.newbyteorder("="))
+        if a.dtype.type not in (np.float32, np.float64):   # ints, bools, and float16 passed through
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), \
+                f"{what}: {a!r} vs {b!r}"
+            return
         if a.dtype.kind != "f":
             assert a.dtype == b.dtype and np.array_equal(a, b), f"{what}: {a} vs {b}"
             return
@@ -423,7 +432,9 @@ def compare(a, b, what, approx=True):
 
 class Report:
     def __init__(self, seed):
-        self.seed, self.unexpected, self.lines, self.notes = seed, 0, [], {}
+        import collections
+        self.seed, self.unexpected = seed, 0
+        self.stats = collections.Counter()      # (part, outcome) -> calls judged
 
     def fail(self, part, idx, where, muts, msg):
         self.unexpected += 1
@@ -585,6 +596,7 @@ def _ln_size(fcall):
 
 
 def judge(rep, part, idx, where, muts, name, sc, rc, sr, rr):
+    rep.stats[(part, "both returned" if sc == sr == "ok" else "both raised" if sc == sr else "differ")] += 1
     if sc == "raise":
         bad = check_error(rc)
         if bad:
@@ -718,21 +730,28 @@ def nn_case(rep, seed, idx, verbose=False):
     # forward: compiled backend vs reference backend
     snaps = snapshot(list(in_c), [])
     sc, yc = outcome(lambda: lc(*in_c), {})
+    if sc == "raise" and any(m.endswith(":m_huge_view") for m in muts):
+        if check_error(yc):
+            rep.fail("nn", idx, where + ".forward", muts, f"raised {check_error(yc)}")
+        return                            # numpy would loop over the view's 2**40 rows
     with fastnn.use_backend("reference"):
         sr, yr = outcome(lambda: lr(*in_r), {})
     if changed(snaps):
         rep.fail("nn", idx, where + ".forward", muts, "forward wrote into its input")
     judge(rep, "nn", idx, where + ".forward", muts, name, sc, yc, sr, yr)
-    cmp_ok = not any(m.split(":")[1] in NONFINITE for m in muts)
+    # (a mutated rng makes the twins' weights or masks differ: nothing to compare then)
+    cmp_ok = not any(m.split(":")[1] in NONFINITE or m.startswith("ctor.rng") for m in muts)
     if sc != "ok" or sr != "ok":
         return
     if cmp_ok:
         try:
-            compare(yc, yr, f"{where} forward")
+            compare(yc, yr, f"{where} forward", native=False)     # Identity/Flatten pass views through
         except AssertionError as err:
             rep.fail("nn", idx, where + ".forward", muts, f"compiled != reference: {str(err)[:600]}")
             return
     # backward with an upstream gradient of the output's shape, maybe mutated
+    if np.size(yc[0] if isinstance(yc, tuple) else yc) > 10**7:
+        return                            # a huge view passed through: no dout of its size
     douts = []
     for r in (np.random.default_rng([seed, 2, idx]) for _ in range(2)):
         y = yc[0] if isinstance(yc, tuple) else yc
@@ -754,7 +773,7 @@ def nn_case(rep, seed, idx, verbose=False):
     judge(rep, "nn", idx, where + ".backward", bmuts, name, sc, gc, sr, gr)
     if sc == sr == "ok" and cmp_ok and not (m and m in NONFINITE):
         try:
-            compare(gc, gr, f"{where} backward")
+            compare(gc, gr, f"{where} backward", native=False)
             compare(_grads(lc), _grads(lr), f"{where} parameter grads")
         except AssertionError as err:
             rep.fail("nn", idx, where + ".backward", bmuts, f"compiled != reference: {str(err)[:600]}")
@@ -919,6 +938,7 @@ def main(argv):
             PARTS[part](rep, a.seed, i)
         total += n
         print(f"{part}: {n} cases in {time.perf_counter() - t:.1f} s", flush=True)
+    print("calls judged: " + ", ".join(f"{p} {k}: {v}" for (p, k), v in sorted(rep.stats.items())))
     print(f"{total} cases, {rep.unexpected} unexpected ({time.perf_counter() - t0:.1f} s)")
     return 1 if rep.unexpected else 0
 
