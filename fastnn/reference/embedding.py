@@ -66,7 +66,7 @@ def embedding_backward(dout, ctx):
     if dout.shape != ctx.indices.shape + (E,):
         raise ValueError(f"dout must have shape {ctx.indices.shape + (E,)} (indices.shape + (E,)), "
                          f"got {dout.shape}")
-    dw = np.zeros((ctx.num_embeddings, E), dout.dtype)
+    dw = np.zeros((ctx.num_embeddings, E), ctx.dtype)         # native even for a byte-swapped dout
     np.add.at(dw, ctx.indices.reshape(-1), dout.reshape(ctx.indices.size, E))
     if ctx.padding_idx is not None:
         dw[ctx.padding_idx] = 0
