@@ -412,8 +412,8 @@ def compare(a, b, what, approx=True, native=True):
         a, b = np.asarray(a), np.asarray(b)
         if a.size > 10**7 or b.size > 10**7:
             return                        # a huge zero-stride view passed through (Identity)
-        if not b.dtype.isnative:
-            b = b.astype(b.dtype.newbyteorder("="))
+        if not b.dtype.isnative:          # allowed: numpy twins may keep a byte-swapped input's
+            b = b.astype(b.dtype.newbyteorder("="))      # byte order in their result
         if native:
             assert a.dtype.isnative, f"{what}: compiled result has byte order {a.dtype}"
         elif not a.dtype.isnative:
@@ -435,6 +435,7 @@ class Report:
         import collections
         self.seed, self.unexpected = seed, 0
         self.stats = collections.Counter()      # (part, outcome) -> calls judged
+        self.unnamed = collections.Counter()    # error messages that do not name the bad argument
 
     def fail(self, part, idx, where, muts, msg):
         self.unexpected += 1
@@ -562,6 +563,10 @@ def functional_case(rep, seed, idx, verbose=False):
         if bad:
             rep.fail("functional", idx, where, muts, f"{backend} call wrote into an input array")
     judge(rep, "functional", idx, where, muts, name, sc, rc, sr, rr)
+    if sc == "raise" and len(muts) == 1 and not muts[0].startswith("ctx:"):
+        arg = muts[0].split(":")[0]
+        if arg not in str(rc) and not isinstance(rc, MemoryError):
+            rep.unnamed[(name, arg, type(rc).__name__, str(rc)[:90])] += 1
     if sc == sr == "ok" and comparable(muts, call_c):
         op = name.rsplit("_", 1)[0]
         try:
@@ -916,6 +921,8 @@ def main(argv):
     ap.add_argument("--optim", type=int, default=1000)
     ap.add_argument("--part", choices=sorted(PARTS))
     ap.add_argument("--case", type=int)
+    ap.add_argument("--messages", action="store_true",
+                    help="list error messages that do not name the one mutated argument")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
@@ -938,6 +945,9 @@ def main(argv):
             PARTS[part](rep, a.seed, i)
         total += n
         print(f"{part}: {n} cases in {time.perf_counter() - t:.1f} s", flush=True)
+    if a.messages:
+        for (fn, arg, et, msg), k in rep.unnamed.most_common():
+            print(f"MESSAGE {k:4d} {fn}({arg}=...): {et}: {msg}")
     print("calls judged: " + ", ".join(f"{p} {k}: {v}" for (p, k), v in sorted(rep.stats.items())))
     print(f"{total} cases, {rep.unexpected} unexpected ({time.perf_counter() - t0:.1f} s)")
     return 1 if rep.unexpected else 0
