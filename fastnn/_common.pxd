@@ -30,6 +30,24 @@ cdef extern from "numpy/arrayobject.h":
 cdef enum:
     BLAS_INT_MAX = 2147483647
 
+# Every size argument parsed by pair() (kernel_size, stride, padding, dilation, input_size) must
+# lie in [-SIZE_ARG_MAX, SIZE_ARG_MAX]: then the geometry arithmetic (d*(k-1)+1, h+2p, ...) can
+# never overflow int64, and a 10**19 is a ValueError instead of an OverflowError.
+cdef enum:
+    SIZE_ARG_MAX = 2147483647
+
+
+cdef inline int64_t size_arg(object e, str name, object v) except? -1:
+    """One element e of the size argument v as int64, within +-SIZE_ARG_MAX (ValueError)."""
+    cdef int64_t r
+    try:
+        r = e
+    except OverflowError:             # beyond int64: as out of range as 2**31
+        r = SIZE_ARG_MAX + 1
+    if r < -SIZE_ARG_MAX or r > SIZE_ARG_MAX:
+        raise ValueError(f"{name} = {v!r} is out of range: sizes must be below 2**31")
+    return r
+
 
 cdef inline str shape_str(object a):
     return str((<object>a).shape) if cnp.PyArray_Check(a) else type(a).__name__
@@ -83,10 +101,10 @@ cdef inline int check_blas_dim(int64_t n, str what) except -1:
 
 cdef inline int pair(object v, str name, int64_t *a, int64_t *b) except -1:
     """A size argument (kernel_size, stride, padding, dilation): an int or an (h, w) pair of ints
-    (Python or numpy integers, not bools) into a, b; TypeError/ValueError for anything else."""
+    (Python or numpy integers, not bools, |value| < 2**31) into a, b; TypeError/ValueError for
+    anything else."""
     if type(v) is int:                # the common case, without the generic checks below
-        a[0] = v
-        b[0] = v
+        a[0] = b[0] = size_arg(v, name, v)
         return 0
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
@@ -97,8 +115,8 @@ cdef inline int pair(object v, str name, int64_t *a, int64_t *b) except -1:
     for e in (h, w):
         if isinstance(e, bool) or not PyIndex_Check(e):
             raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
-    a[0] = h
-    b[0] = w
+    a[0] = size_arg(h, name, v)
+    b[0] = size_arg(w, name, v)
     return 0
 
 

@@ -12,6 +12,7 @@ threads. ``_workspace_nbytes()`` reports the cache's size, ``_release_workspace(
 include "_module.pxi"
 
 from libc.stdlib cimport malloc, free
+from libc.stdint cimport INT64_MAX
 import numpy as np
 
 cdef extern from "conv.h" nogil:
@@ -48,6 +49,12 @@ CONV_ACTIVATIONS = (None, "relu")
 
 # pair(): fastnn/_common.pxd
 
+cdef int64_t size_product(int64_t a, int64_t b, str what) except -1:
+    """a * b for sizes a, b >= 0; ValueError instead of a wrapped int64."""
+    if a != 0 and b > INT64_MAX // a:
+        raise ValueError(f"{what} = {a} * {b} is too large: it overflows 64-bit sizes")
+    return a * b
+
 
 cdef int conv_sizes(fnn_conv_geom *g, object kernel_size, object stride, object padding,
                     object dilation) except -1:
@@ -72,6 +79,7 @@ cdef int conv_sizes(fnn_conv_geom *g, object kernel_size, object stride, object 
                          f"larger than the padded input ({g.h + 2 * g.ph}, {g.w + 2 * g.pw})")
     g.h_out = (g.h + 2 * g.ph - eh) // g.sh + 1
     g.w_out = (g.w + 2 * g.pw - ew) // g.sw + 1
+    size_product(g.h_out, g.w_out, "H_out*W_out")      # later products of the two cannot wrap
     return 0
 
 
@@ -151,7 +159,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     conv_sizes(&g, kernel_size, stride, padding, dilation)
     cdef cnp.npy_intp dims[3]
     dims[0] = g.n
-    dims[1] = g.c * g.kh * g.kw
+    dims[1] = size_product(g.c, g.kh * g.kw, "C*kH*kW")
     dims[2] = g.h_out * g.w_out
     cdef cnp.ndarray cols
     if out is None:
@@ -285,7 +293,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     cdef fnn_conv_geom g
     g.n, g.c, g.h, g.w = xa.shape[0], xa.shape[1], xa.shape[2], xa.shape[3]
     g.c_out, g.kh, g.kw = wa.shape[0], wa.shape[2], wa.shape[3]
-    g.groups = groups
+    g.groups = size_arg(groups, "groups", groups)        # ValueError beyond 2**31, not OverflowError
     if g.groups <= 0:
         raise ValueError(f"groups must be positive, got {groups}")
     if g.c <= 0 or g.h <= 0 or g.w <= 0:

@@ -98,7 +98,10 @@ cdef int reduction_code(object reduction) except -1:
 cdef int64_t index_arg(object value, str name) except? -1:
     if PyBool_Check(value) or not (PyLong_Check(value) or isinstance(value, _NP_INT)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    return value
+    try:
+        return value
+    except OverflowError:
+        raise ValueError(f"{name} = {value} does not fit in a 64-bit integer") from None
 
 
 cdef cnp.ndarray class_indices(object target, int64_t n, cnp.ndarray logits):
@@ -163,10 +166,11 @@ cdef object upstream(object dloss, int t, int red, cnp.ndarray loss_like, double
     if cnp.PyArray_NDIM(<cnp.ndarray>dloss) != 0:
         raise ValueError(f"dloss must be a number or a 0-d array (reduction {REDUCTION_NAMES[red]!r}), "
                          f"got shape {shape_str(dloss)}")
+    da = c_array(dloss)                # native and aligned: a byte-swapped 0-d array is read right
     if t == cnp.NPY_FLOAT32:
-        g[0] = (<float *>cnp.PyArray_DATA(<cnp.ndarray>dloss))[0]
+        g[0] = (<float *>cnp.PyArray_DATA(da))[0]
     else:
-        g[0] = (<double *>cnp.PyArray_DATA(<cnp.ndarray>dloss))[0]
+        g[0] = (<double *>cnp.PyArray_DATA(da))[0]
     return None
 
 

@@ -140,7 +140,11 @@ cdef inline int check_nonneg(double v, str what) except -1:
 
 cdef inline int64_t as_step(object step) except? -1:
     """The step number, an integer >= 1 (TypeError for a float, as operator.index)."""
-    cdef int64_t s = PyNumber_Index(step)
+    cdef int64_t s
+    try:
+        s = PyNumber_Index(step)
+    except OverflowError:
+        raise ValueError(f"step = {step} does not fit in a 64-bit integer") from None
     if s < 1:
         raise ValueError(f"step must be >= 1 (steps count from 1), got {s}")
     return s

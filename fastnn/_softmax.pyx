@@ -43,7 +43,11 @@ cdef int normalise_axis(cnp.ndarray x, object axis_obj) except -1:
     non-integer, ValueError when out of range."""
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef Py_ssize_t lim = nd if nd > 0 else 1
-    cdef Py_ssize_t axis = axis_obj     # exact ints convert directly; others via __index__
+    cdef Py_ssize_t axis
+    try:
+        axis = axis_obj                 # exact ints convert directly; others via __index__
+    except OverflowError:
+        raise ValueError(f"axis {axis_obj} is out of range for x of shape {shape_str(x)}") from None
     if axis < -lim or axis >= lim:
         raise ValueError(f"axis {axis} is out of range for x of shape {shape_str(x)}")
     return axis + lim if axis < 0 else axis

@@ -103,6 +103,10 @@ class Optimizer:
         if isinstance(params, np.ndarray) or _is_param(params) or isinstance(params, dict):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"parameters or dicts, but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):      # list() below would hide it from add_param_group
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of parameters in sets will change between runs. "
+                            "Please use a list instead.")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -355,6 +359,8 @@ class Adam(Optimizer):
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         _unsupported(differentiable=differentiable, capturable=capturable)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__iter__"):
+            raise TypeError(f"betas must be a pair of floats (beta1, beta2), got {type(betas).__name__}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
@@ -364,6 +370,8 @@ class Adam(Optimizer):
         _nonneg(g["lr"], "learning rate")
         _nonneg(g["eps"], "epsilon value")
         betas = g["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:

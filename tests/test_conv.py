@@ -321,3 +321,44 @@ def test_conv_backward_rejects_foreign_ctx():
         F.conv2d_backward(np.ones((1, 1, 2, 2)), ctx)
     with pytest.raises(TypeError):
         F.conv2d_backward(np.ones((1, 1, 2, 2)), None)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("huge", [2**31, 2**62, 2**63 - 1, 10**19, -10**19])
+@pytest.mark.parametrize("arg", ["kernel_size", "stride", "padding", "dilation"])
+def test_size_arguments_beyond_2_31_raise_valueerror(backend, arg, huge):
+    # 10**19 raised OverflowError, 2**63-1 dilation wrapped to a small span and returned
+    x = np.zeros((1, 1, 14, 15))
+    kw = dict(kernel_size=3, stride=1, padding=0, dilation=1)
+    kw[arg] = huge
+    with pytest.raises(ValueError, match=arg):
+        backend.im2col(x, **kw)
+    if arg != "kernel_size":
+        del kw["kernel_size"]
+        with pytest.raises(ValueError, match=arg):
+            backend.conv2d_forward(x, np.zeros((1, 1, 3, 3)), **kw)
+
+
+def test_im2col_col2im_output_size_overflow_raises(backend):
+    # padding 2**31-1 on a 2x2 image: H_out*W_out = 2**64 wrapped to 0 and the kernel segfaulted
+    p = 2**31 - 1
+    with pytest.raises((ValueError, MemoryError)):
+        backend.im2col(np.zeros((1, 1, 2, 2)), 1, padding=p)
+    with pytest.raises((ValueError, MemoryError)):
+        backend.col2im(np.zeros((1, 1, 0)), (2, 2), 1, padding=p)
+
+
+def test_huge_groups_raise_valueerror(backend):
+    # groups=10**19 raised OverflowError in the binding
+    for g in (10**19, -10**19):
+        with pytest.raises(ValueError, match="groups"):
+            backend.conv2d_forward(np.zeros((1, 2, 3, 3)), np.zeros((2, 1, 1, 1)), groups=g)
+
+
+def test_backward_rejects_a_foreign_ctx(backend, rng):
+    # the reference raised AttributeError for a ctx of another function / None
+    _, ctx = backend.relu_forward(np.ones((1, 1, 2, 2)))
+    for bad in (ctx, None, object()):
+        with pytest.raises(TypeError, match="ctx"):
+            backend.conv2d_backward(np.ones((1, 1, 2, 2)), bad)

@@ -216,3 +216,14 @@ def test_matches_torch_semantics(rng, p):
     with torch.no_grad():
         np.testing.assert_array_equal(F.dropout_forward(x, p, training=False)[0],
                                       torch.nn.functional.dropout(torch.tensor(x), p, training=False).numpy())
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+def test_byte_swapped_dy_is_not_a_mixed_dtype(backend, dtype):
+    # the reference called a byte-swapped dy "mixed dtypes"
+    x = np.ones((3, 4), dtype)
+    _, ctx = backend.dropout_forward(x, 0.5, rng=1)
+    d = np.arange(12, dtype=dtype).reshape(3, 4)
+    assert_close(backend.dropout_backward(d.astype(d.dtype.newbyteorder()), ctx),
+                 backend.dropout_backward(d, ctx), dtype)

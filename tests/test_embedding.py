@@ -136,3 +136,17 @@ def test_backward_rejects_foreign_ctx():
     _, ctx = R.embedding_forward(np.zeros(1, np.int64), np.ones((1, 1)))
     with pytest.raises(TypeError):
         F.embedding_backward(np.ones((1, 1)), ctx)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+def test_byte_swapped_indices_and_dout(backend, dtype):
+    # the reference rejected byte-swapped int64 indices / dout that the binding accepts
+    w = np.arange(12, dtype=dtype).reshape(4, 3)
+    idx = np.array([[0, 3], [2, 2]])
+    want, ctx = backend.embedding_forward(idx, w)
+    got, ctx2 = backend.embedding_forward(idx.astype(idx.dtype.newbyteorder()), w)
+    assert_close(got, want, dtype)
+    d = np.ones(want.shape, dtype)
+    assert_close(backend.embedding_backward(d.astype(d.dtype.newbyteorder()), ctx),
+                 backend.embedding_backward(d, ctx), dtype)

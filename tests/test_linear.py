@@ -132,3 +132,22 @@ def test_backward_without_input_grad(rng, dtype, impl):
     assert dx is None
     assert_close(dw, full[1], dtype)
     assert_close(db, full[2], dtype)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+def test_backward_rejects_a_foreign_ctx(backend):
+    # the reference raised AttributeError for None / a ctx of another function
+    _, ctx = backend.relu_forward(np.ones((2, 3)))
+    for bad in (ctx, None, object()):
+        with pytest.raises(TypeError, match="ctx"):
+            backend.linear_backward(np.ones((2, 3)), bad)
+
+
+def test_byte_swapped_arrays_are_not_mixed_dtypes(backend, dtype):
+    # the reference called a byte-swapped weight "mixed dtypes" (the binding copies it)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((4, 3)).astype(dtype), rng.standard_normal((2, 3)).astype(dtype)
+    want, _ = backend.linear_forward(x, w)
+    got, _ = backend.linear_forward(x, w.astype(w.dtype.newbyteorder()))
+    assert_close(got, want, dtype)

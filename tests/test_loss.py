@@ -445,3 +445,26 @@ def test_empty_and_all_ignored_match_torch():
         assert np.isnan(ours) and np.isnan(theirs)
     ours = F.mse_loss_forward(np.ones(0), np.ones(0))[0]
     assert np.isnan(ours) and np.isnan(torch.nn.functional.mse_loss(torch.ones(0), torch.ones(0)).item())
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("op", ["cross_entropy", "mse_loss", "l1_loss", "nll_loss"])
+def test_byte_swapped_0d_dloss_is_read_by_value(backend, op, dtype):
+    # the binding read a byte-swapped 0-d dloss's raw bytes: gradients of 1e+282
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4)).astype(dtype)
+    target = np.array([0, 3, 1]) if op in ("cross_entropy", "nll_loss") else rng.standard_normal((3, 4)).astype(dtype)
+    _, ctx = getattr(backend, op + "_forward")(x, target)
+    d = np.array(0.7, dtype)
+    want = getattr(backend, op + "_backward")(d, ctx)
+    got = getattr(backend, op + "_backward")(d.astype(d.dtype.newbyteorder()), ctx)
+    assert_close(got, want, dtype)
+
+
+@pytest.mark.parametrize("op", ["cross_entropy_forward", "nll_loss_forward"])
+def test_ignore_index_beyond_int64_is_valueerror(backend, op):
+    # the binding raised OverflowError
+    for ii in (10**19, -10**19):
+        with pytest.raises(ValueError, match="ignore_index"):
+            getattr(backend, op)(np.zeros((2, 3)), np.array([0, 1]), ignore_index=ii)

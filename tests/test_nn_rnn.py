@@ -334,3 +334,15 @@ def test_embedding_matches_torch():
                 assert_close(e.weight.grad, t.weight.grad.numpy())
     # torch's own initialisation zeroes the padding row too
     assert nn.Embedding(5, 2, padding_idx=0).state_dict()["weight"][0].tolist() == [0, 0]
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_huge_num_layers_raises_before_allocating(cls):
+    # num_layers=2**63-1 looped allocating layers until memory ran out
+    from fastnn import nn
+    for kw in (dict(num_layers=2**63 - 1), dict(num_layers=10**19), dict(hidden_size=2**40)):
+        args = dict(input_size=3, hidden_size=4) | kw
+        with pytest.raises(ValueError, match="too large"):
+            getattr(nn, cls)(**args)

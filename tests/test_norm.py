@@ -436,3 +436,23 @@ def test_layer_norm_bad_input(impl):
         impl.layer_norm_backward(np.ones((3, 4), f32), ctx)
     with pytest.raises(TypeError, match="dy has dtype float64 but x has dtype float32"):
         impl.layer_norm_backward(np.ones((4, 3)), ctx)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("op", ["batch_norm", "layer_norm"])
+def test_backward_rejects_a_foreign_ctx(backend, op):
+    # the reference raised AttributeError
+    _, ctx = backend.relu_forward(np.ones((2, 3)))
+    for bad in (ctx, None):
+        with pytest.raises(TypeError, match="ctx"):
+            getattr(backend, op + "_backward")(np.ones((2, 3)), bad)
+
+
+def test_string_eps_and_momentum_are_typeerror(backend):
+    # the reference accepted them through float("1e-5")
+    x = np.ones((2, 3))
+    with pytest.raises(TypeError, match="eps"):
+        backend.layer_norm_forward(x, eps="1e-5")
+    with pytest.raises(TypeError, match="momentum"):
+        backend.batch_norm_forward(x, running_mean=np.zeros(3), running_var=np.ones(3), momentum="0.1")

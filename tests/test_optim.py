@@ -593,3 +593,34 @@ def test_repr():
     opt = optim.Adam([FakeParam(np.zeros(2))])
     r = repr(opt)
     assert r.startswith("Adam (") and "Parameter Group 0" in r and "lr: 0.001" in r
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+def test_step_beyond_int64_is_valueerror(backend):
+    # the binding raised OverflowError; the reference ran with beta1**step = 0
+    p, g = np.zeros(3), np.ones(3)
+    with pytest.raises(ValueError, match="step"):
+        backend.adam_step(p, g, np.zeros(3), np.zeros(3), 10**19)
+    with pytest.raises(ValueError, match="step"):
+        backend.adagrad_step(p, g, np.zeros(3), 10**19)
+
+
+@pytest.mark.parametrize("kw", [dict(lr="0.1"), dict(eps="1e-8"), dict(beta1="0.9")])
+def test_string_hyperparameters_are_typeerror(backend, kw):
+    # the reference accepted them through float("0.1")
+    with pytest.raises(TypeError):
+        backend.adam_step(np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), 1, **kw)
+
+
+def test_optimizer_rejects_a_set_of_parameters_and_bad_betas():
+    # a set was silently accepted (its order changes between runs); betas=(0.9,) -> IndexError
+    from fastnn import nn, optim
+    ps = [nn.Parameter(np.zeros(2, np.float32)), nn.Parameter(np.zeros(3, np.float32))]
+    with pytest.raises(TypeError, match="ordered"):
+        optim.SGD(set(ps), lr=0.1)
+    for betas in [(0.9,), (0.9, 0.99, 0.999)]:
+        with pytest.raises(ValueError, match="betas"):
+            optim.Adam(ps, betas=betas)
+    with pytest.raises(TypeError, match="betas"):
+        optim.Adam(ps, betas=None)

@@ -311,3 +311,24 @@ def test_pool_backward_rejects_foreign_ctx():
     _, fctx = F.max_pool2d_forward(x, 2)
     with pytest.raises(TypeError):
         F.avg_pool2d_backward(np.ones((1, 1, 2, 2)), fctx)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("fwd", ["max_pool2d_forward", "avg_pool2d_forward"])
+@pytest.mark.parametrize("huge", [2**62, 10**19, -10**19])
+def test_huge_pool_sizes_raise_valueerror(backend, fwd, huge):
+    # 10**19 raised OverflowError in the binding; 2*padding could wrap in int64
+    x = np.zeros((1, 1, 2, 2))
+    for kw in (dict(kernel_size=huge), dict(kernel_size=2, stride=huge), dict(kernel_size=2, padding=huge)):
+        with pytest.raises(ValueError):
+            getattr(backend, fwd)(x, **kw)
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d", "global_avg_pool2d"])
+def test_pool_backward_rejects_a_foreign_ctx(backend, op):
+    # the reference raised AttributeError
+    _, ctx = backend.relu_forward(np.ones((1, 1, 2, 2)))
+    for bad in (ctx, None):
+        with pytest.raises(TypeError, match="ctx"):
+            getattr(backend, op + "_backward")(np.ones((1, 1, 1, 1)), bad)

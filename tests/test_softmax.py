@@ -233,3 +233,13 @@ def test_long_rows_split_across_threads(rng, dtype, shape):
             assert_close(dx2, bwd(R, op, dy, ctxr), dtype, "dx", approx=True)
     finally:
         fastnn.set_num_threads(old)
+
+
+# ---- regressions found by the fuzzer (tests/fuzz_kernels.py) ------------------------------------
+
+@pytest.mark.parametrize("op", ["softmax_forward", "log_softmax_forward"])
+def test_axis_beyond_int64_is_valueerror(backend, op):
+    # the binding raised OverflowError for axis=10**19
+    for axis in (10**19, -10**19, 2**63):
+        with pytest.raises(ValueError, match="axis"):
+            getattr(backend, op)(np.ones((2, 3)), axis)

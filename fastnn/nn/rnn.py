@@ -37,6 +37,9 @@ def _float_dtype(dtype, layer):
     return dtype
 
 
+_MAX_PARAMS = 2**40      # far beyond any memory: a size this large is a mistake, not a model
+
+
 class _RNNBase(Module):
     """Shared body of RNN / LSTM / GRU. Subclasses set ``_gates`` (1, 4, 3), ``_op`` (the kernel
     family prefix "rnn" / "lstm" / "gru") and ``_cell_state`` (LSTM: True)."""
@@ -66,6 +69,12 @@ class _RNNBase(Module):
         gen = init.new_generator(rng) if rng is not None else init.default_generator()
         H, G = self.hidden_size, self._gates
         dirs = 2 if self.bidirectional else 1
+        # count before allocating: num_layers=10**19 must raise, not loop allocating layers
+        total = dirs * G * H * ((self.input_size + H + 2) + (self.num_layers - 1) * (H * dirs + H + 2))
+        if total > _MAX_PARAMS:
+            raise ValueError(f"{name}(input_size={self.input_size}, hidden_size={H}, num_layers="
+                             f"{self.num_layers}) would have {total} parameters, more than "
+                             f"{_MAX_PARAMS}: too large to allocate")
         stdv = 1.0 / math.sqrt(H)
         for k in range(self.num_layers):
             d_in = self.input_size if k == 0 else H * dirs

@@ -15,12 +15,29 @@ def float_array(x, name):
 
 
 def same_dtype(ref, y, name, ref_name):
-    """Return y after checking it is a float ndarray with ref's dtype (TypeError otherwise)."""
+    """Return y after checking it is a float ndarray with ref's dtype (TypeError otherwise).
+    Byte order aside, as the bindings (a byte-swapped float32 array is a float32 array)."""
     float_array(y, name)
-    if y.dtype != ref.dtype:
+    if y.dtype.type is not ref.dtype.type:
         raise TypeError(f"{name} has dtype {y.dtype} but {ref_name} has dtype {ref.dtype}; "
                         f"mixed dtypes are not converted")
     return y
+
+
+def check_ctx(ctx, cls, forward):
+    """TypeError unless ctx is the cls that forward returns (a ctx of another function, dtype
+    check aside, or of the compiled backend is refused, as the bindings refuse it)."""
+    if not isinstance(ctx, cls):
+        raise TypeError(f"ctx must be the {cls.__name__} returned by {forward}, got {type(ctx).__name__}")
+    return ctx
+
+
+def real(v, name):
+    """v as a float, TypeError for strings (float("0.1") would accept them; the bindings' C
+    double conversion does not)."""
+    if isinstance(v, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    return float(v)
 
 
 def ndim(a, n, name, layout):

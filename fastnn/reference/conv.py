@@ -5,11 +5,12 @@ slice per kernel offset (i, j), and the convolution is one batched matmul per gr
 """
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim, check_out, store
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 CONV_ACTIVATIONS = (None, "relu")
+SIZE_ARG_MAX = 2**31 - 1   # as the bindings (_common.pxd pair()): larger sizes would overflow int64
 
 
 def _pair(v, name):
@@ -23,6 +24,9 @@ def _pair(v, name):
     for e in (h, w):
         if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
             raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    for e in (h, w):
+        if not -SIZE_ARG_MAX <= e <= SIZE_ARG_MAX:
+            raise ValueError(f"{name} = {v!r} is out of range: sizes must be below 2**31")
     return int(h), int(w)
 
 
@@ -192,6 +196,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
 def conv2d_backward(dy, ctx):
     """Gradients of conv2d_forward: dy (N, C_out, H_out, W_out) -> ``(dx, dweight, dbias)``
     (dbias None without a bias; accumulated in double)."""
+    check_ctx(ctx, Conv2dCtx, "conv2d_forward")
     same_dtype(ctx.x, dy, "dy", "x")
     if dy.shape != ctx.y.shape:
         raise ValueError(f"dy must have the forward output's shape {ctx.y.shape}, got {dy.shape}")

@@ -113,7 +113,7 @@ def dropout_backward(dy, ctx):
     if not isinstance(ctx, DropoutCtx):
         raise TypeError(f"ctx must be a DropoutCtx, got {type(ctx).__name__}")
     float_array(dy, "dy")
-    if dy.dtype != ctx.dtype:
+    if dy.dtype.type is not np.dtype(ctx.dtype).type:    # byte order aside
         raise TypeError(f"dy has dtype {dy.dtype} but x has dtype {ctx.dtype}; mixed dtypes are not converted")
     if dy.shape != ctx.shape:
         raise ValueError(f"dy must have the forward input's shape {ctx.shape}, got {dy.shape}")

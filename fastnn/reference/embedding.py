@@ -44,7 +44,7 @@ def embedding_forward(indices, weight, padding_idx=None, *, out=None):
     """
     if not isinstance(indices, np.ndarray):
         raise TypeError(f"indices must be a numpy.ndarray of int64, got {type(indices).__name__}")
-    if indices.dtype != np.int64:
+    if indices.dtype.type is not np.int64:          # byte order aside, as the binding
         raise TypeError(f"indices must have dtype int64, got {indices.dtype}")
     float_array(weight, "weight")
     ndim(weight, 2, "weight", "(num_embeddings, embedding_dim)")
@@ -65,14 +65,14 @@ def embedding_backward(dout, ctx):
     if not isinstance(ctx, EmbeddingCtx):
         raise TypeError(f"ctx must be an EmbeddingCtx from embedding_forward, got {type(ctx).__name__}")
     float_array(dout, "dout")
-    if dout.dtype != ctx.dtype:
+    if dout.dtype.type is not np.dtype(ctx.dtype).type:   # byte order aside
         raise TypeError(f"dout has dtype {dout.dtype} but weight has dtype {ctx.dtype}; "
                         f"mixed dtypes are not converted")
     E = ctx.embedding_dim
     if dout.shape != ctx.indices.shape + (E,):
         raise ValueError(f"dout must have shape {ctx.indices.shape + (E,)} (indices.shape + (E,)), "
                          f"got {dout.shape}")
-    dw = np.zeros((ctx.num_embeddings, E), dout.dtype)
+    dw = np.zeros((ctx.num_embeddings, E), ctx.dtype)         # native even for a byte-swapped dout
     np.add.at(dw, ctx.indices.reshape(-1), dout.reshape(ctx.indices.size, E))
     if ctx.padding_idx is not None:
         dw[ctx.padding_idx] = 0

@@ -1,7 +1,7 @@
 """numpy twin of fastnn._linear: fully connected layer with a fused activation."""
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim, check_out, store
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
 
 __all__ = ["linear_forward", "linear_backward"]
 
@@ -73,6 +73,7 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
 def linear_backward(dy, ctx, input_grad=True):
     """Gradients of linear_forward: dy (N, out) -> ``(dx, dweight, dbias)`` (dbias None without
     a bias; dx None when ``input_grad`` is False)."""
+    check_ctx(ctx, LinearCtx, "linear_forward")
     same_dtype(ctx.x, dy, "dy", "x")
     if dy.shape != ctx.y.shape:
         raise ValueError(f"dy must have the forward output's shape {ctx.y.shape}, got {dy.shape}")

@@ -30,6 +30,8 @@ def _reduction(value):
 def _index(value, name):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{name} = {value} does not fit in a 64-bit integer")
     return int(value)
 
 
@@ -73,7 +75,7 @@ def _upstream(dloss, reduction, shape, dtype):
         if shape == () and _number(dloss):
             return np.array(dloss, dtype=dtype), None
         float_array(dloss, "dloss")
-        if dloss.dtype != dtype:
+        if dloss.dtype.type is not np.dtype(dtype).type:   # byte order aside
             raise TypeError(f"dloss has dtype {dloss.dtype} but the loss has dtype {np.dtype(dtype)}; "
                             f"mixed dtypes are not converted")
         if dloss.shape != shape:
@@ -85,7 +87,7 @@ def _upstream(dloss, reduction, shape, dtype):
         raise TypeError(f"dloss must be a number or a 0-d numpy.ndarray (reduction {reduction!r}), "
                         f"got {type(dloss).__name__}")
     float_array(dloss, "dloss")
-    if dloss.dtype != dtype:
+    if dloss.dtype.type is not np.dtype(dtype).type:   # byte order aside
         raise TypeError(f"dloss has dtype {dloss.dtype} but the loss has dtype {np.dtype(dtype)}; "
                         f"mixed dtypes are not converted")
     if dloss.ndim != 0:

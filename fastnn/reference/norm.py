@@ -8,14 +8,14 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, same_dtype, check_out, store
+from ._checks import float_array, same_dtype, check_out, store, check_ctx, real
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "layer_norm_forward", "layer_norm_backward"]
 
 
 def _eps(eps):
     try:
-        e = float(eps)
+        e = real(eps, "eps")
     except (TypeError, ValueError):
         raise TypeError(f"eps must be a float, got {type(eps).__name__}") from None
     if not (math.isfinite(e) and e >= 0):
@@ -71,7 +71,7 @@ def _momentum(momentum, train, tracked, num_batches_tracked):
             raise ValueError(f"num_batches_tracked must be >= 1 (it counts this batch), got {nbt}")
         return 1.0 / nbt
     try:
-        mom = float(momentum)
+        mom = real(momentum, "momentum")
     except (TypeError, ValueError):
         raise TypeError(f"momentum must be a float or None, got {type(momentum).__name__}") from None
     if not (0 <= mom <= 1):
@@ -162,7 +162,7 @@ def batch_norm_backward(dy, ctx):
     """Gradients of batch_norm_forward: dy (x's shape) -> ``(dx, dgamma, dbeta)`` (None for an
     absent gamma / beta); the full batch-statistics gradient when the forward used batch
     statistics, the per-channel affine map dx = dy * gamma * invstd otherwise."""
-    x = ctx.x
+    x = check_ctx(ctx, BatchNormCtx, "batch_norm_forward").x
     _same_type(x, dy, "dy")
     if dy.shape != x.shape:
         raise ValueError(f"dy must have the forward input's shape {x.shape}, got {dy.shape}")
@@ -271,7 +271,7 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
 def layer_norm_backward(dy, ctx):
     """Gradients of layer_norm_forward: dy (x's shape) -> ``(dx, dgamma, dbeta)`` (dgamma / dbeta
     with normalized_shape, None for an absent gamma / beta)."""
-    x = ctx.x
+    x = check_ctx(ctx, LayerNormCtx, "layer_norm_forward").x
     _same_type(x, dy, "dy")
     if dy.shape != x.shape:
         raise ValueError(f"dy must have the forward input's shape {x.shape}, got {dy.shape}")

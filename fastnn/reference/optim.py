@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array
+from ._checks import float_array, real
 
 __all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step"]
 
@@ -81,7 +81,7 @@ def _grad_apart(grad, written):
 
 
 def _nonneg(v, what):
-    v = float(v)
+    v = real(v, what)
     if not v >= 0:
         raise ValueError(f"Invalid {what}: {v}")
     return v
@@ -89,6 +89,8 @@ def _nonneg(v, what):
 
 def _step(step):
     step = operator.index(step)
+    if step >= 2**63:
+        raise ValueError(f"step = {step} does not fit in a 64-bit integer")
     if step < 1:
         raise ValueError(f"step must be >= 1 (steps count from 1), got {step}")
     return step
@@ -124,7 +126,7 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0, nestero
     lr = _nonneg(lr, "learning rate")
     momentum = _nonneg(momentum, "momentum value")
     weight_decay = _nonneg(weight_decay, "weight_decay value")
-    dampening, nesterov, maximize, first_step = float(dampening), bool(nesterov), bool(maximize), bool(first_step)
+    dampening, nesterov, maximize, first_step = real(dampening, "dampening"), bool(nesterov), bool(maximize), bool(first_step)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
     p = _param(param)
@@ -244,7 +246,7 @@ def _adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_
     step = _step(step)
     lr = _nonneg(lr, "learning rate")
     eps = _nonneg(eps, "epsilon value")
-    beta1, beta2 = float(beta1), float(beta2)
+    beta1, beta2 = real(beta1, "beta1"), real(beta2, "beta2")
     if not 0 <= beta1 < 1:
         raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
     if not 0 <= beta2 < 1:

@@ -6,7 +6,7 @@ backward passes use np.add.at (max) or one strided slice per kernel offset (aver
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import float_array, same_dtype, ndim, check_out, store
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
 from .conv import _pair
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
@@ -111,7 +111,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, 
 
 def max_pool2d_backward(dy, ctx):
     """Gradient of max_pool2d_forward: dy routed to each window's argmax (overlaps summed)."""
-    n, c, h, w = ctx.input_shape
+    n, c, h, w = check_ctx(ctx, MaxPool2dCtx, "max_pool2d_forward").input_shape
     _check_dy(dy, ctx, (n, c) + ctx.indices.shape[2:])
     dx = np.zeros((n * c, h * w), dtype=dy.dtype)
     rows = np.arange(n * c)[:, None]
@@ -164,7 +164,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
 
 def avg_pool2d_backward(dy, ctx):
     """Gradient of avg_pool2d_forward: each dy spread evenly over its window."""
-    n, c, h, w = ctx.input_shape
+    n, c, h, w = check_ctx(ctx, AvgPool2dCtx, "avg_pool2d_forward").input_shape
     (kh, kw), (sh, sw), (ph, pw) = ctx.kernel_size, ctx.stride, ctx.padding
     ho, wo = ctx.output_size
     _check_dy(dy, ctx, (n, c, ho, wo))
@@ -203,6 +203,6 @@ def global_avg_pool2d_forward(x, *, out=None):
 
 def global_avg_pool2d_backward(dy, ctx):
     """Gradient of global_avg_pool2d_forward: dx (N, C, H, W) = dy / (H*W)."""
-    n, c, h, w = ctx.input_shape
+    n, c, h, w = check_ctx(ctx, GlobalAvgPool2dCtx, "global_avg_pool2d_forward").input_shape
     _check_dy(dy, ctx, (n, c, 1, 1))
     return np.broadcast_to(dy / dy.dtype.type(h * w), (n, c, h, w)).copy()

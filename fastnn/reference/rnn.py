@@ -402,7 +402,7 @@ def temporal_cross_entropy_forward(logits, target, mask=None):
     T, N, V = logits.shape
     if not isinstance(target, np.ndarray):
         raise TypeError(f"target must be a numpy.ndarray of int64, got {type(target).__name__}")
-    if target.dtype != np.int64:
+    if target.dtype.type is not np.int64:           # byte order aside, as the binding
         raise TypeError(f"target must have dtype int64, got {target.dtype}")
     if target.shape != (T, N):
         raise ValueError(f"target must have shape (T, N) = ({T}, {N}), got {target.shape}")
@@ -412,7 +412,7 @@ def temporal_cross_entropy_forward(logits, target, mask=None):
             raise TypeError(f"mask must be None or a numpy.ndarray, got {type(mask).__name__}")
         if mask.dtype == np.bool_:
             w = mask.astype(logits.dtype)
-        elif mask.dtype == logits.dtype:
+        elif mask.dtype.type is logits.dtype.type:      # byte order aside
             w = mask
         else:
             raise TypeError(f"mask must be a bool array or a float array of the logits' dtype "
