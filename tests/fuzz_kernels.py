@@ -22,6 +22,7 @@ The oracle, for every case:
 Every failure prints one UNEXPECTED line with the reproducer; the exit status is 1 if any.
 Case I of part P with seed S depends on (S, P, I) only, so one case replays alone.
 """
+import inspect
 import math
 import resource
 import sys
@@ -486,6 +487,64 @@ def check_error(err):
 # ------------------------------------------------------------------------ functional cases
 
 NAMES = sorted(S.SPECS)
+# functions with an out= buffer (keyword-only): some of their cases pass one, good or bad
+HAS_OUT = {n for n in NAMES if "out" in inspect.signature(getattr(F, n)).parameters}
+OUT_KINDS = ["exact", "exact", "wrong_dtype", "int_dtype", "shape_plus", "extra_axis", "readonly",
+             "misaligned", "strided", "fortran", "byteswapped", "alias_input", "list", "zero_d"]
+
+
+class Out:
+    """An out= argument, made at call time from the result's shape and dtype (known only once
+    the call without out= has run on that backend)."""
+    __slots__ = ("kind",)
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __repr__(self):
+        return f"Out({self.kind})"
+
+
+def make_out(kind, shape, dtype, inputs):
+    """The out buffer of `kind` for a result of (shape, dtype); None when the kind cannot apply."""
+    dtype = np.dtype(dtype).newbyteorder("=").type   # the reference may keep a swapped input's order
+    other = np.float64 if dtype == np.float32 else np.float32
+    if kind == "exact":
+        return np.full(shape, np.nan, dtype)
+    if kind == "wrong_dtype":
+        return np.zeros(shape, other)
+    if kind == "int_dtype":
+        return np.zeros(shape, np.int64)
+    if kind == "shape_plus":
+        return np.zeros(shape[:-1] + (shape[-1] + 1,), dtype) if shape else np.zeros(1, dtype)
+    if kind == "extra_axis":
+        return np.zeros((1,) + shape, dtype)
+    if kind == "readonly":
+        a = np.zeros(shape, dtype)
+        a.setflags(write=False)
+        return a
+    if kind == "misaligned":
+        n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if n == 0:
+            return None
+        return np.frombuffer(bytearray(n + 1), dtype, offset=1).reshape(shape)
+    if kind == "strided":
+        if not shape or shape[-1] < 1:
+            return None
+        return np.zeros(shape[:-1] + (2 * shape[-1],), dtype)[..., ::2]
+    if kind == "fortran":
+        return np.zeros(shape, dtype, order="F")       # C-contiguous too when ndim < 2
+    if kind == "byteswapped":
+        return np.zeros(shape, np.dtype(dtype).newbyteorder())
+    if kind == "alias_input":
+        same = [v for v in inputs if isinstance(v, np.ndarray) and v.shape == shape and v.dtype == dtype
+                and v.flags.c_contiguous and v.flags.writeable and v.size]
+        return same[0] if same else None
+    if kind == "list":
+        return np.zeros(shape, dtype).tolist()
+    if kind == "zero_d":
+        return np.zeros((), dtype)
+    raise AssertionError(kind)
 
 
 def build_functional(seed, idx):
@@ -497,8 +556,13 @@ def build_functional(seed, idx):
         call.kwargs = {k: (Ctx(call.forward) if v is S.CTX else v) for k, v in call.kwargs.items()}
     muts = []
     n_mut = pick(rng, [0, 1, 1, 1, 2, 2])
+    if name in HAS_OUT and rng.random() < 0.3:
+        kind = pick(rng, OUT_KINDS)
+        call.kwargs["out"] = Out(kind)
+        muts.append(f"out:{kind}")
+        n_mut = min(n_mut, 1)
     for _ in range(n_mut):
-        arg = pick(rng, list(call.kwargs))
+        arg = pick(rng, [k for k in call.kwargs if k != "out"])
         v = call.kwargs[arg]
         if isinstance(v, Ctx):
             kind = pick(rng, ["other_fn", "other_dtype", "other_backend", "none", "object"])
@@ -531,12 +595,34 @@ def run_functional(B, other, call):
             if st != "ok":
                 raise RuntimeError(f"the valid forward {v.call.name} raised {type(res).__name__}: {res}")
             kwargs[k] = res[-1]
+    out = kwargs.get("out")
+    if isinstance(out, Out):
+        plain = {k: v for k, v in kwargs.items() if k != "out"}
+        st, res = outcome(getattr(B, call.name), plain)
+        y = res[0] if st == "ok" and isinstance(res, tuple) else res if st == "ok" else None
+        if not isinstance(y, np.ndarray):
+            del kwargs["out"]              # the call fails without out=: nothing to size it by
+        else:
+            buf = make_out(out.kind, y.shape, y.dtype, list(plain.values()))
+            kwargs["out"] = buf if buf is not None else make_out("exact", y.shape, y.dtype, [])
     inplace = S.INPLACE.get(call.name, set())
     snaps = []
-    for k, v in call.kwargs.items():
-        if k not in inplace:
+    for k, v in kwargs.items():
+        if k not in inplace and k != "out" and not isinstance(v, Ctx):
             snapshot(v, snaps)
+    for v in call.kwargs.values():
+        if isinstance(v, Ctx):
+            snapshot(v, snaps)
+    if isinstance(kwargs.get("out"), np.ndarray) and any(kwargs["out"] is a for a, _ in snaps):
+        snaps = [(a, c) for a, c in snaps if a is not kwargs["out"]]    # aliased: may be refused
     st, res = outcome(getattr(B, call.name), kwargs)
+    if st == "ok" and isinstance(kwargs.get("out"), np.ndarray):
+        y = res[0] if isinstance(res, tuple) else res
+        if y is not kwargs["out"]:
+            raise RuntimeError(f"{call.name} with out= returned a new array, not out")
+    if st == "ok" and isinstance(out, Out) and out.kind == "alias_input" and "out" in kwargs \
+            and any(kwargs["out"] is v for k, v in kwargs.items() if k != "out"):
+        raise RuntimeError(f"{call.name} accepted an out= that is one of its inputs")
     return st, res, snaps, {k: call.kwargs[k] for k in inplace if isinstance(call.kwargs.get(k), np.ndarray)}
 
 
