@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# CI: build fastnn with AddressSanitizer + UndefinedBehaviorSanitizer (FASTNN_SANITIZE=1, see
+# setup.py) in a throw-away copy of the source tree, then run the kernel test suite against that
+# build. Fails (non-zero) if any test fails or any sanitizer report is written, by pytest or by
+# any subprocess it starts (the fuzzer, the thread tests).
+#
+#     .ci/sanitize.sh [extra pytest args]       e.g. .ci/sanitize.sh -x -k conv
+#
+# The copy is a mktemp directory holding the files git knows (tracked, plus untracked files that
+# are not ignored), so no sanitized .so is ever left in the repository, where a later normal
+# install/test would pick it up. FASTNN_SANITIZE_KEEP=1 keeps the directory for debugging.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PYTHON:-python}"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/fastnn-sanitize.XXXXXX")"
+if [ -z "${FASTNN_SANITIZE_KEEP:-}" ]; then
+    trap 'rm -rf "$WORK"' EXIT
+else
+    echo "sanitize: keeping $WORK"
+fi
+
+# 1. Copy the tree. Tracked + untracked-but-not-ignored files: what a clean clone has, plus a
+#    developer's new files; never build/, *.so, generated .c or caches.
+git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
+    | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$WORK"
+
+# 2. Build in place inside the copy.
+start=$(date +%s)
+jobs="$(nproc 2>/dev/null || echo 2)"
+echo "sanitize: building in $WORK (FASTNN_SANITIZE=1, -j$jobs)"
+if ! (cd "$WORK" && FASTNN_SANITIZE=1 FASTNN_CYTHON_JOBS="$jobs" \
+        "$PY" setup.py -q build_ext --inplace -j"$jobs" >"$WORK/build.log" 2>&1); then
+    tail -n 60 "$WORK/build.log"
+    echo "sanitize: FAILED to build" >&2
+    exit 1
+fi
+echo "sanitize: built in $(( $(date +%s) - start )) s"
+
+# 3. Run the kernel tests with the sanitizer runtime preloaded (python itself is not built
+#    with ASan, so libasan must be the first library loaded). Reports go to files under
+#    $LOGS, one per process, so that a report from a subprocess whose exit status a test does
+#    not look at still fails this script.
+LIBASAN="$(gcc -print-file-name=libasan.so)"
+if [ ! -e "$LIBASAN" ]; then
+    echo "sanitize: gcc has no libasan.so ($LIBASAN); install the gcc sanitizer runtimes" >&2
+    exit 1
+fi
+LOGS="$WORK/sanitizer-logs"
+mkdir -p "$LOGS"
+#   detect_leaks=0   CPython frees little at exit, so LeakSanitizer would report Python's own
+#                    allocations; leaks are tested by tests/test_leaks.py and .ci/valgrind.sh.
+#   handle_segv etc. are left at their defaults; faulthandler (pytest) chains to ASan's handler.
+export LD_PRELOAD="$LIBASAN${LD_PRELOAD:+:$LD_PRELOAD}"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86:log_path=$LOGS/asan:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOGS/ubsan:${UBSAN_OPTIONS:-}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+
+# Every kernel family's tests, the shared math, threads and the bad-input fuzzer, plus the
+# layers that drive the kernels end to end. Not the examples/training tests (minutes under
+# ASan, and they exercise no kernel code path the others miss). torch comparisons skip when
+# torch is absent.
+TESTS=()
+for fam in $(cd "$WORK" && "$PY" -c "from fastnn._config import FAMILIES; print(*FAMILIES)"); do
+    TESTS+=("tests/test_$fam.py")
+done
+TESTS+=(tests/test_mathfn.py tests/test_threads.py tests/test_fuzz.py
+        tests/test_nn.py tests/test_nn_cnn.py tests/test_nn_rnn.py)
+
+cd "$WORK"
+# The tests must import the sanitized build from this copy, not an installed fastnn.
+"$PY" - <<'EOF'
+import os, fastnn
+from fastnn._config import config
+here = os.path.realpath(os.getcwd())
+assert os.path.realpath(fastnn.__file__).startswith(here + os.sep), \
+    f"sanitize: imported {fastnn.__file__}, not the sanitized build in {here}"
+flags = config()["compile_flags"]
+assert "-fsanitize=address,undefined" in flags, f"sanitize: build flags are {flags!r}"
+print("sanitize: fastnn from", os.path.dirname(fastnn.__file__), "built with", flags)
+EOF
+
+start=$(date +%s)
+status=0
+"$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" "$@" || status=$?
+echo "sanitize: tests ran in $(( $(date +%s) - start )) s, pytest exit status $status"
+
+reports=$(find "$LOGS" -type f | sort)
+if [ -n "$reports" ]; then
+    for f in $reports; do
+        echo "===== sanitizer report $f"
+        cat "$f"
+    done
+    echo "sanitize: FAILED: $(echo "$reports" | wc -l) sanitizer report(s)" >&2
+    exit 1
+fi
+if [ "$status" -ne 0 ]; then
+    echo "sanitize: FAILED: pytest exit status $status" >&2
+    exit "$status"
+fi
+echo "sanitize: OK, no sanitizer reports"
