@@ -75,9 +75,15 @@ def main(path):
         for i, st in enumerate(err.findall("stack")):
             if i:
                 print(f"  -- {auxwhat[i - 1] if i - 1 < len(auxwhat) else ''}")
-            for f in st.findall("frame")[:25]:
+            frames = st.findall("frame")
+            ours_at = [i for i, f in enumerate(frames) if is_fastnn_frame(f)]
+            # down to two frames below fastnn's outermost one (the rest is the interpreter)
+            stop = min(len(frames), (ours_at[-1] + 3) if ours_at else 8)
+            for f in frames[:stop]:
                 mark = "*" if is_fastnn_frame(f) else " "
                 print(f"   {mark} {describe(f)}")
+            if stop < len(frames):
+                print(f"     ... {len(frames) - stop} more frames")
     return 1 if ours else 0
 
 
