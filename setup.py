@@ -60,9 +60,15 @@ SANITIZE = os.environ.get("FASTNN_SANITIZE", "") not in ("", "0")
 compile_args = ["-O3", "-fno-strict-aliasing", "-Wno-unused-function"]
 link_args = []
 if SANITIZE:
-    compile_args = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                    "-fno-sanitize-recover=undefined"]
-    link_args += ["-fsanitize=address,undefined"]
+    # -fno-wrapv: Python's own CFLAGS carry -fwrapv, under which GCC defines signed overflow as
+    # wrapping and UBSan stops checking it; a sanitizer build wants every overflow reported.
+    # float-cast-overflow (not part of GCC's "undefined"): a NaN or out-of-range float
+    # converted to an integer type, e.g. an index or a count computed from a float argument.
+    # -fno-sanitize-recover: a UB report aborts the process instead of printing and going on.
+    compile_args = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv",
+                    "-fsanitize=address,undefined,float-cast-overflow",
+                    "-fno-sanitize-recover=undefined,float-cast-overflow"]
+    link_args += ["-fsanitize=address,undefined,float-cast-overflow"]
 if OPENMP:
     compile_args.append("-fopenmp")
     link_args.append("-fopenmp")
