@@ -49,11 +49,13 @@ if [ ! -e "$LIBASAN" ]; then
 fi
 #   detect_leaks=0   CPython frees little at exit, so LeakSanitizer would report Python's own
 #                    allocations; leaks are tested by tests/test_leaks.py.
+#   allocator_may_return_null=1  a huge allocation returns NULL (numpy: MemoryError, which the
+#                    fuzzer expects of huge sizes) instead of ASan aborting the process.
 #   halt_on_error=1  with -fno-sanitize-recover (setup.py) the first UB report ends the
 #                    process, with exit status 1; an ASan report always does.
 #   SEGV handling stays at the defaults: faulthandler (pytest) chains to ASan's handler.
 export LD_PRELOAD="$LIBASAN${LD_PRELOAD:+:$LD_PRELOAD}"
-export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 

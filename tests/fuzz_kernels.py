@@ -24,6 +24,7 @@ Case I of part P with seed S depends on (S, P, I) only, so one case replays alon
 """
 import inspect
 import math
+import os
 import resource
 import sys
 import time
@@ -1012,8 +1013,11 @@ def main(argv):
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
-    # a bug that allocates what a huge size asks for gets a MemoryError, not the OOM killer
-    resource.setrlimit(resource.RLIMIT_AS, (12 * 2**30, resource.RLIM_INFINITY))
+    # a bug that allocates what a huge size asks for gets a MemoryError, not the OOM killer;
+    # not under AddressSanitizer, whose shadow memory reserves terabytes of address space (there
+    # ASan's own allocator reports a huge allocation instead)
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        resource.setrlimit(resource.RLIMIT_AS, (12 * 2**30, resource.RLIM_INFINITY))
     rep = Report(a.seed)
     watchdog(a.seed)
     if a.case is not None:
