@@ -174,7 +174,7 @@ def relu_backward(dy, ReluCtx ctx not None):
 
 # ---- leaky relu -------------------------------------------------------------------------------------
 
-def leaky_relu_forward(x, double negative_slope=0.01, *, out=None):
+def leaky_relu_forward(x, negative_slope=0.01, *, out=None):
     """Leaky ReLU: ``y = x if x > 0 else negative_slope * x`` elementwise.
 
     x: any shape, float32 or float64; negative_slope: a float (rounded to x's dtype, as torch).
@@ -183,6 +183,7 @@ def leaky_relu_forward(x, double negative_slope=0.01, *, out=None):
     out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
     and not overlapping x; y is written into it and ``y is out``.
     """
+    cdef double negative_slope_ = real_arg(negative_slope, "negative_slope")
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = c_array(x)
     cdef cnp.ndarray y = out_like(xa, out, x)
@@ -190,13 +191,13 @@ def leaky_relu_forward(x, double negative_slope=0.01, *, out=None):
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_leaky_relu_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n,
-                                   <float>negative_slope)
+                                   <float>negative_slope_)
         else:
             fnn_leaky_relu_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n,
-                                   negative_slope)
+                                   negative_slope_)
     cdef LeakyReluCtx ctx = LeakyReluCtx.__new__(LeakyReluCtx)
     ctx.x = xa
-    ctx.negative_slope = negative_slope
+    ctx.negative_slope = negative_slope_
     return y, ctx
 
 

@@ -44,6 +44,8 @@ cdef inline int64_t size_arg(object e, str name, object v) except? -1:
         r = e
     except OverflowError:             # beyond int64: as out of range as 2**31
         r = SIZE_ARG_MAX + 1
+    except TypeError:                 # e.g. an array of several ints: __index__ refuses it
+        raise TypeError(f"{name} must be an int or a pair of ints, got {type(v).__name__}") from None
     if r < -SIZE_ARG_MAX or r > SIZE_ARG_MAX:
         raise ValueError(f"{name} = {v!r} is out of range: sizes must be below 2**31")
     return r
@@ -217,3 +219,24 @@ cdef inline cnp.ndarray out_like(cnp.ndarray a, object out, object x):
     cdef cnp.ndarray o = check_out(out, cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a))
     check_no_overlap(o, x, "x")
     return o
+
+
+cdef inline object real_arg(object v, str name):
+    """v as a Python float, or TypeError naming the argument (a str, a complex, an array of
+    several elements...): what a typed ``double`` parameter accepts, with a message that says
+    which argument was wrong."""
+    if isinstance(v, (str, bytes, bytearray, complex)) or getattr(v, "dtype", None) is not None \
+            and v.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
+
+
+cdef inline bint flag_arg(object v, str name) except -1:
+    """bool(v), or TypeError naming the argument when v has no single truth value (an array)."""
+    try:
+        return bool(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a bool, got {type(v).__name__}") from None

@@ -281,6 +281,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     cdef int act
     if activation is None:
         act = FNN_ACT_NONE
+    elif not isinstance(activation, str):
+        raise TypeError(f"activation must be None or a str in {CONV_ACTIVATIONS}, got "
+                        f"{type(activation).__name__}")
     elif activation == "relu":
         act = FNN_ACT_RELU
     else:

@@ -155,7 +155,7 @@ def dropout_forward(x, p, training=True, rng=None, *, out=None):
     cdef int mode = MODE_MASK
     cdef uint64_t key = 0, thr = 0
     cdef double scale = 1.0
-    if not training or pv == 0:
+    if not flag_arg(training, "training") or pv == 0:
         mode = MODE_IDENTITY
     elif pv == 1:
         mode = MODE_ZERO

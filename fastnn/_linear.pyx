@@ -21,6 +21,9 @@ LINEAR_ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
 cdef int activation_code(object activation) except -1:
     if activation is None:
         return FNN_ACT_NONE
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be None or a str in {LINEAR_ACTIVATIONS}, got "
+                        f"{type(activation).__name__}")
     if activation == "relu":
         return FNN_ACT_RELU
     if activation == "sigmoid":
@@ -101,11 +104,12 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     return y, ctx
 
 
-def linear_backward(dy, LinearCtx ctx not None, bint input_grad=True):
+def linear_backward(dy, LinearCtx ctx not None, input_grad=True):
     """Gradients of linear_forward: dy (N, out) -> ``(dx (N, in), dweight (out, in), dbias (out,))``,
     dbias None when the forward had no bias. The bias gradient is accumulated in double.
     ``input_grad=False`` skips dx (returned as None): a network's first layer does not need it,
     and it costs as much as the weight gradient."""
+    cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
     check_same_dtype(t, dy, "dy", "x")
@@ -113,9 +117,9 @@ def linear_backward(dy, LinearCtx ctx not None, bint input_grad=True):
     cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
     if dya.ndim != 2 or dya.shape[0] != n or dya.shape[1] != fout:
         raise ValueError(f"dy must have the forward output's shape ({n}, {fout}), got {shape_str(dya)}")
-    cdef cnp.ndarray dx = new_array(2, xa.shape, t) if input_grad else None
+    cdef cnp.ndarray dx = new_array(2, xa.shape, t) if input_grad_ else None
     cdef cnp.ndarray dw = new_array(2, wa.shape, t)
-    cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad else NULL
+    cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL
     cdef cnp.ndarray db = None, dz = None
     cdef void *dbp = NULL
     cdef void *dzp = NULL

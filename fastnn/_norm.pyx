@@ -141,7 +141,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
         if cnp.PyArray_DATA(rm) == cnp.PyArray_DATA(rv):
             raise ValueError("running_mean and running_var must be different arrays")
     cdef double e = check_eps(eps)
-    cdef bint train = bool(training)
+    cdef bint train = flag_arg(training, "training")
     cdef double mom = 0
     if momentum is None:
         if train and rm is not None:

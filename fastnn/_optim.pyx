@@ -145,6 +145,8 @@ cdef inline int64_t as_step(object step) except? -1:
         s = PyNumber_Index(step)
     except OverflowError:
         raise ValueError(f"step = {step} does not fit in a 64-bit integer") from None
+    except TypeError:
+        raise TypeError(f"step must be an int, got {type(step).__name__}") from None
     if s < 1:
         raise ValueError(f"step must be >= 1 (steps count from 1), got {s}")
     return s
@@ -152,9 +154,9 @@ cdef inline int64_t as_step(object step) except? -1:
 
 # ---------------------------------------------------------------------------------------- SGD
 
-def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double dampening=0.0,
-             bint nesterov=False, double weight_decay=0.0, bint maximize=False,
-             bint first_step=False):
+def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
+             nesterov=False, weight_decay=0.0, maximize=False,
+             first_step=False):
     """One step of torch.optim.SGD, in place, in one pass over memory.
 
     ``g = grad + weight_decay * param`` (``-grad`` with maximize); with momentum != 0
@@ -165,42 +167,49 @@ def sgd_step(param, grad, momentum_buf, double lr, double momentum=0.0, double d
     grad: same dtype and shape, any layout, read only. momentum_buf: same dtype and shape,
     updated in place; may be None when momentum == 0. Returns None.
     """
-    check_nonneg(lr, "learning rate")
-    check_nonneg(momentum, "momentum value")
-    check_nonneg(weight_decay, "weight_decay value")
-    if nesterov and (momentum <= 0 or dampening != 0):
+    cdef double lr_ = real_arg(lr, "lr")
+    cdef double momentum_ = real_arg(momentum, "momentum")
+    cdef double dampening_ = real_arg(dampening, "dampening")
+    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef bint nesterov_ = flag_arg(nesterov, "nesterov")
+    cdef bint maximize_ = flag_arg(maximize, "maximize")
+    cdef bint first_step_ = flag_arg(first_step, "first_step")
+    check_nonneg(lr_, "learning rate")
+    check_nonneg(momentum_, "momentum value")
+    check_nonneg(weight_decay_, "weight_decay value")
+    if nesterov_ and (momentum_ <= 0 or dampening_ != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p), b = None
     if momentum_buf is not None:
         b = state_arg(momentum_buf, t, p, "momentum_buf")
-    elif momentum != 0:
+    elif momentum_ != 0:
         raise ValueError("momentum_buf is required when momentum != 0")
     cdef Spans w
     w.n = 0
     add_span(&w, p)
-    if momentum != 0:
+    if momentum_ != 0:
         add_span(&w, b)
         check_disjoint(&w, ("param", "momentum_buf"))
     g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
-    cdef void *bp = NULL if (b is None or momentum == 0) else cnp.PyArray_DATA(b)
+    cdef void *bp = NULL if (b is None or momentum_ == 0) else cnp.PyArray_DATA(b)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_sgd_step_f32(<float *>cnp.PyArray_DATA(p), <float *>bp,
-                             <float *>cnp.PyArray_DATA(g), n, lr, momentum, dampening,
-                             weight_decay, nesterov, maximize, first_step)
+                             <float *>cnp.PyArray_DATA(g), n, lr_, momentum_, dampening_,
+                             weight_decay_, nesterov_, maximize_, first_step_)
         else:
             fnn_sgd_step_f64(<double *>cnp.PyArray_DATA(p), <double *>bp,
-                             <double *>cnp.PyArray_DATA(g), n, lr, momentum, dampening,
-                             weight_decay, nesterov, maximize, first_step)
+                             <double *>cnp.PyArray_DATA(g), n, lr_, momentum_, dampening_,
+                             weight_decay_, nesterov_, maximize_, first_step_)
 
 
 # ------------------------------------------------------------------------------------ Adagrad
 
-def adagrad_step(param, grad, state_sum, object step, double lr=0.01, double lr_decay=0.0,
-                 double weight_decay=0.0, double eps=1e-10, bint maximize=False):
+def adagrad_step(param, grad, state_sum, object step, lr=0.01, lr_decay=0.0,
+                 weight_decay=0.0, eps=1e-10, maximize=False):
     """One step of torch.optim.Adagrad, in place, in one pass over memory.
 
     ``g = grad + weight_decay * param``; ``state_sum += g * g``;
@@ -212,11 +221,16 @@ def adagrad_step(param, grad, state_sum, object step, double lr=0.01, double lr_
     grad: same dtype and shape, any layout, read only. state_sum: same dtype and shape, updated
     in place. Returns None.
     """
+    cdef double lr_ = real_arg(lr, "lr")
+    cdef double lr_decay_ = real_arg(lr_decay, "lr_decay")
+    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef double eps_ = real_arg(eps, "eps")
+    cdef bint maximize_ = flag_arg(maximize, "maximize")
     cdef int64_t k = as_step(step)
-    check_nonneg(lr, "learning rate")
-    check_nonneg(lr_decay, "lr_decay value")
-    check_nonneg(weight_decay, "weight_decay value")
-    check_nonneg(eps, "epsilon value")
+    check_nonneg(lr_, "learning rate")
+    check_nonneg(lr_decay_, "lr_decay value")
+    check_nonneg(weight_decay_, "weight_decay value")
+    check_nonneg(eps_, "epsilon value")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
@@ -231,19 +245,19 @@ def adagrad_step(param, grad, state_sum, object step, double lr=0.01, double lr_
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_adagrad_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(s),
-                                 <float *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, k, maximize)
+                                 <float *>cnp.PyArray_DATA(g), n, lr_, lr_decay_, weight_decay_,
+                                 eps_, k, maximize_)
         else:
             fnn_adagrad_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(s),
-                                 <double *>cnp.PyArray_DATA(g), n, lr, lr_decay, weight_decay,
-                                 eps, k, maximize)
+                                 <double *>cnp.PyArray_DATA(g), n, lr_, lr_decay_, weight_decay_,
+                                 eps_, k, maximize_)
 
 
 # ------------------------------------------------------------------------------------ RMSprop
 
-def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01,
-                 double alpha=0.99, double eps=1e-8, double weight_decay=0.0,
-                 double momentum=0.0, bint centered=False, bint maximize=False):
+def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01,
+                 alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False, maximize=False):
     """One step of torch.optim.RMSprop, in place, in one pass over memory.
 
     ``g = grad + weight_decay * param``; ``square_avg = alpha * square_avg + (1 - alpha) * g * g``;
@@ -257,22 +271,29 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
     dtype and shape, updated in place; momentum_buf may be None when momentum == 0 and grad_avg
     None when not centered. Returns None.
     """
-    check_nonneg(lr, "learning rate")
-    check_nonneg(eps, "epsilon value")
-    check_nonneg(momentum, "momentum value")
-    check_nonneg(weight_decay, "weight_decay value")
-    check_nonneg(alpha, "alpha value")
+    cdef double lr_ = real_arg(lr, "lr")
+    cdef double alpha_ = real_arg(alpha, "alpha")
+    cdef double eps_ = real_arg(eps, "eps")
+    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef double momentum_ = real_arg(momentum, "momentum")
+    cdef bint centered_ = flag_arg(centered, "centered")
+    cdef bint maximize_ = flag_arg(maximize, "maximize")
+    check_nonneg(lr_, "learning rate")
+    check_nonneg(eps_, "epsilon value")
+    check_nonneg(momentum_, "momentum value")
+    check_nonneg(weight_decay_, "weight_decay value")
+    check_nonneg(alpha_, "alpha value")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
     cdef cnp.ndarray sq = state_arg(square_avg, t, p, "square_avg"), b = None, ga = None
     if momentum_buf is not None:
         b = state_arg(momentum_buf, t, p, "momentum_buf")
-    elif momentum > 0:
+    elif momentum_ > 0:
         raise ValueError("momentum_buf is required when momentum > 0")
     if grad_avg is not None:
         ga = state_arg(grad_avg, t, p, "grad_avg")
-    elif centered:
+    elif centered_:
         raise ValueError("grad_avg is required when centered=True")
     cdef Spans w
     w.n = 0
@@ -280,13 +301,13 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
     add_span(&w, sq)
     cdef void *bp = NULL
     cdef void *gap = NULL
-    if momentum > 0:
+    if momentum_ > 0:
         add_span(&w, b)
         bp = cnp.PyArray_DATA(b)
-    if centered:
+    if centered_:
         add_span(&w, ga)
         gap = cnp.PyArray_DATA(ga)
-    check_disjoint(&w, ("param", "square_avg", "momentum_buf", "grad_avg") if momentum > 0
+    check_disjoint(&w, ("param", "square_avg", "momentum_buf", "grad_avg") if momentum_ > 0
                    else ("param", "square_avg", "grad_avg"))
     g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
@@ -294,11 +315,11 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, double lr=0.01
         if t == cnp.NPY_FLOAT32:
             fnn_rmsprop_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(sq),
                                  <float *>bp, <float *>gap, <float *>cnp.PyArray_DATA(g), n,
-                                 lr, alpha, eps, weight_decay, momentum, maximize)
+                                 lr_, alpha_, eps_, weight_decay_, momentum_, maximize_)
         else:
             fnn_rmsprop_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(sq),
                                  <double *>bp, <double *>gap, <double *>cnp.PyArray_DATA(g), n,
-                                 lr, alpha, eps, weight_decay, momentum, maximize)
+                                 lr_, alpha_, eps_, weight_decay_, momentum_, maximize_)
 
 
 # -------------------------------------------------------------------------------- Adam, AdamW
@@ -349,9 +370,9 @@ cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq,
     return 0
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3, double beta1=0.9,
-              double beta2=0.999, double eps=1e-8, double weight_decay=0.0, bint amsgrad=False,
-              max_exp_avg_sq=None, bint maximize=False):
+def adam_step(param, grad, exp_avg, exp_avg_sq, object step, lr=1e-3, beta1=0.9,
+              beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
+              max_exp_avg_sq=None, maximize=False):
     """One step of torch.optim.Adam, in place, in one pass over memory.
 
     ``g = grad + weight_decay * param``; ``exp_avg = lerp(exp_avg, g, 1 - beta1)``;
@@ -364,15 +385,29 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3, dou
     grad: same dtype and shape, any layout, read only. exp_avg, exp_avg_sq, max_exp_avg_sq: same
     dtype and shape, updated in place; max_exp_avg_sq may be None unless amsgrad. Returns None.
     """
-    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
-              amsgrad, max_exp_avg_sq, maximize, 0)
+    cdef double lr_ = real_arg(lr, "lr")
+    cdef double beta1_ = real_arg(beta1, "beta1")
+    cdef double beta2_ = real_arg(beta2, "beta2")
+    cdef double eps_ = real_arg(eps, "eps")
+    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef bint amsgrad_ = flag_arg(amsgrad, "amsgrad")
+    cdef bint maximize_ = flag_arg(maximize, "maximize")
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr_, beta1_, beta2_, eps_, weight_decay_,
+              amsgrad_, max_exp_avg_sq, maximize_, 0)
 
 
-def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, double lr=1e-3,
-               double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.01,
-               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False):
+def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, lr=1e-3,
+               beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
+               amsgrad=False, max_exp_avg_sq=None, maximize=False):
     """One step of torch.optim.AdamW, in place: adam_step with decoupled weight decay
     (``param *= 1 - lr * weight_decay`` before the update; the gradient is not decayed).
     Same arrays and conventions as adam_step. Returns None."""
-    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
-              amsgrad, max_exp_avg_sq, maximize, 1)
+    cdef double lr_ = real_arg(lr, "lr")
+    cdef double beta1_ = real_arg(beta1, "beta1")
+    cdef double beta2_ = real_arg(beta2, "beta2")
+    cdef double eps_ = real_arg(eps, "eps")
+    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef bint amsgrad_ = flag_arg(amsgrad, "amsgrad")
+    cdef bint maximize_ = flag_arg(maximize, "maximize")
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr_, beta1_, beta2_, eps_, weight_decay_,
+              amsgrad_, max_exp_avg_sq, maximize_, 1)

@@ -62,7 +62,7 @@ cdef cnp.ndarray pool_setup(fnn_pool_geom *g, object x, object kernel_size, obje
                          f"({g.h + 2 * g.ph}, {g.w + 2 * g.pw})")
     if g.h * g.w > INT32_MAX_:
         raise ValueError(f"x {shape_str(xa)}: planes of more than 2**31 - 1 pixels are not supported")
-    cdef bint ceil = bool(ceil_mode)
+    cdef bint ceil = flag_arg(ceil_mode, "ceil_mode")
     g.h_out = pool_out_size(g.h, g.kh, g.sh, g.ph, ceil)
     g.w_out = pool_out_size(g.w, g.kw, g.sw, g.pw, ceil)
     return xa
@@ -238,7 +238,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
     cdef int t = cnp.PyArray_TYPE(xa)
-    cdef int cip = 1 if count_include_pad else 0
+    cdef int cip = 1 if flag_arg(count_include_pad, "count_include_pad") else 0
     cdef cnp.ndarray y = pooled(g.n, g.c, g.h_out, g.w_out, t, out, x)
     with nogil:
         if t == cnp.NPY_FLOAT32:

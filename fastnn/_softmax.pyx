@@ -48,6 +48,8 @@ cdef int normalise_axis(cnp.ndarray x, object axis_obj) except -1:
         axis = axis_obj                 # exact ints convert directly; others via __index__
     except OverflowError:
         raise ValueError(f"axis {axis_obj} is out of range for x of shape {shape_str(x)}") from None
+    except TypeError:
+        raise TypeError(f"axis must be an int, got {type(axis_obj).__name__}") from None
     if axis < -lim or axis >= lim:
         raise ValueError(f"axis {axis} is out of range for x of shape {shape_str(x)}")
     return axis + lim if axis < 0 else axis

@@ -33,11 +33,24 @@ def check_ctx(ctx, cls, forward):
 
 
 def real(v, name):
-    """v as a float, TypeError for strings (float("0.1") would accept them; the bindings' C
-    double conversion does not)."""
-    if isinstance(v, (str, bytes, bytearray)):
+    """v as a float, or TypeError naming the argument: for strings (float("0.1") would accept
+    them; the bindings do not), complex numbers and anything float() refuses (same rule and
+    words as _common.pxd's real_arg)."""
+    if isinstance(v, (str, bytes, bytearray, complex)) or getattr(v, "dtype", None) is not None \
+            and v.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-    return float(v)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
+
+
+def flag(v, name):
+    """bool(v), or TypeError naming the argument when v has no single truth value (an array)."""
+    try:
+        return bool(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a bool, got {type(v).__name__}") from None
 
 
 def ndim(a, n, name, layout):

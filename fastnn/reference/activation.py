@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._checks import float_array, same_dtype, check_out, store
+from ._checks import float_array, same_dtype, check_out, store, real
 
 __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
            "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -107,9 +107,7 @@ def relu_backward(dy, ctx):
 
 
 def _slope(negative_slope):
-    if isinstance(negative_slope, (str, bytes, bytearray)):
-        raise TypeError(f"negative_slope must be a real number, got {type(negative_slope).__name__}")
-    return float(negative_slope)
+    return real(negative_slope, "negative_slope")
 
 
 def leaky_relu_forward(x, negative_slope=0.01, *, out=None):

@@ -147,6 +147,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     """
     float_array(x, "x")
     same_dtype(x, weight, "weight", "x")
+    if activation is not None and not isinstance(activation, str):
+        raise TypeError(f"activation must be None or a str in {CONV_ACTIVATIONS}, got "
+                        f"{type(activation).__name__}")
     if activation not in CONV_ACTIVATIONS:
         raise ValueError(f"activation must be one of {CONV_ACTIVATIONS}, got {activation!r}")
     ndim(x, 4, "x", "(N, C, H, W)")

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._checks import float_array, same_dtype, check_out, store
+from ._checks import float_array, same_dtype, check_out, store, flag
 
 __all__ = ["dropout_forward", "dropout_backward"]
 
@@ -94,7 +94,7 @@ def dropout_forward(x, p, training=True, rng=None, *, out=None):
     _check_rng(rng)
     check_out(out, x.shape, x.dtype, x=x)
     key, threshold, scale = 0, 0, 1.0
-    if not training or p == 0:
+    if not flag(training, "training") or p == 0:
         mode = "identity"
     elif p == 1:
         mode, scale = "zero", 0.0

@@ -1,7 +1,7 @@
 """numpy twin of fastnn._linear: fully connected layer with a fused activation."""
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag
 
 __all__ = ["linear_forward", "linear_backward"]
 
@@ -42,6 +42,9 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     """
     float_array(x, "x")
     same_dtype(x, weight, "weight", "x")
+    if activation is not None and not isinstance(activation, str):
+        raise TypeError(f"activation must be None or a str in {LINEAR_ACTIVATIONS}, got "
+                        f"{type(activation).__name__}")
     if activation not in LINEAR_ACTIVATIONS:
         raise ValueError(f"activation must be one of {LINEAR_ACTIVATIONS}, got {activation!r}")
     ndim(x, 2, "x", "(N, in_features)")
@@ -86,7 +89,7 @@ def linear_backward(dy, ctx, input_grad=True):
         dz = dy * (1 - y * y)
     else:
         dz = dy
-    dx = dz @ ctx.weight if input_grad else None
+    dx = dz @ ctx.weight if flag(input_grad, "input_grad") else None
     dw = dz.T @ ctx.x
     db = dz.sum(axis=0, dtype=np.float64).astype(dy.dtype) if ctx.has_bias else None
     return dx, dw, db

@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, same_dtype, check_out, store, check_ctx, real
+from ._checks import float_array, same_dtype, check_out, store, check_ctx, real, flag
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "layer_norm_forward", "layer_norm_backward"]
 
@@ -123,7 +123,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
         if np.shares_memory(running_mean, running_var):
             raise ValueError("running_mean and running_var must be different arrays")
     eps = _eps(eps)
-    train = bool(training)
+    train = flag(training, "training")
     mom = _momentum(momentum, train, tracked, num_batches_tracked)
     batch_stats = train or not tracked
     m = n * l

@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, real
+from ._checks import float_array, real, flag
 
 __all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step"]
 
@@ -80,15 +80,20 @@ def _grad_apart(grad, written):
     return grad
 
 
-def _nonneg(v, what):
-    v = real(v, what)
+def _nonneg(v, name, what):
+    """v (the argument `name`) as a float >= 0: TypeError naming the argument, else ValueError
+    with torch's wording ("Invalid learning rate: -1")."""
+    v = real(v, name)
     if not v >= 0:
         raise ValueError(f"Invalid {what}: {v}")
     return v
 
 
 def _step(step):
-    step = operator.index(step)
+    try:
+        step = operator.index(step)
+    except TypeError:
+        raise TypeError(f"step must be an int, got {type(step).__name__}") from None
     if step >= 2**63:
         raise ValueError(f"step = {step} does not fit in a 64-bit integer")
     if step < 1:
@@ -123,10 +128,12 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0, nestero
     param (any shape, float32/float64, C-contiguous writeable), grad (same dtype/shape, any
     layout), momentum_buf (same, or None when momentum == 0). Returns None.
     """
-    lr = _nonneg(lr, "learning rate")
-    momentum = _nonneg(momentum, "momentum value")
-    weight_decay = _nonneg(weight_decay, "weight_decay value")
-    dampening, nesterov, maximize, first_step = real(dampening, "dampening"), bool(nesterov), bool(maximize), bool(first_step)
+    lr = _nonneg(lr, "lr", "learning rate")
+    momentum = _nonneg(momentum, "momentum", "momentum value")
+    weight_decay = _nonneg(weight_decay, "weight_decay", "weight_decay value")
+    dampening = real(dampening, "dampening")
+    nesterov, maximize = flag(nesterov, "nesterov"), flag(maximize, "maximize")
+    first_step = flag(first_step, "first_step")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
     p = _param(param)
@@ -164,17 +171,17 @@ def adagrad_step(param, grad, state_sum, step, lr=0.01, lr_decay=0.0, weight_dec
     step counts from 1. Arrays as in sgd_step; state_sum updated in place. Returns None.
     """
     step = _step(step)
-    lr = _nonneg(lr, "learning rate")
-    lr_decay = _nonneg(lr_decay, "lr_decay value")
-    weight_decay = _nonneg(weight_decay, "weight_decay value")
-    eps = _nonneg(eps, "epsilon value")
+    lr = _nonneg(lr, "lr", "learning rate")
+    lr_decay = _nonneg(lr_decay, "lr_decay", "lr_decay value")
+    weight_decay = _nonneg(weight_decay, "weight_decay", "weight_decay value")
+    eps = _nonneg(eps, "eps", "epsilon value")
     p = _param(param)
     _grad(grad, p)
     s = _state(state_sum, p, "state_sum")
     _check_disjoint([p, s], ["param", "state_sum"])
     grad = _grad_apart(grad, [p, s])
 
-    g = _decayed_grad(p, grad, weight_decay, bool(maximize))
+    g = _decayed_grad(p, grad, weight_decay, flag(maximize, "maximize"))
     clr = lr / (1 + (step - 1) * lr_decay)
     s += g * g
     std = np.sqrt(s)
@@ -195,12 +202,12 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01, alpha
     ``param -= lr * g / avg``. momentum_buf may be None when momentum == 0, grad_avg when not
     centered. Returns None.
     """
-    lr = _nonneg(lr, "learning rate")
-    eps = _nonneg(eps, "epsilon value")
-    momentum = _nonneg(momentum, "momentum value")
-    weight_decay = _nonneg(weight_decay, "weight_decay value")
-    alpha = _nonneg(alpha, "alpha value")
-    centered, maximize = bool(centered), bool(maximize)
+    lr = _nonneg(lr, "lr", "learning rate")
+    eps = _nonneg(eps, "eps", "epsilon value")
+    momentum = _nonneg(momentum, "momentum", "momentum value")
+    weight_decay = _nonneg(weight_decay, "weight_decay", "weight_decay value")
+    alpha = _nonneg(alpha, "alpha", "alpha value")
+    centered, maximize = flag(centered, "centered"), flag(maximize, "maximize")
     p = _param(param)
     _grad(grad, p)
     sq = _state(square_avg, p, "square_avg")
@@ -244,15 +251,15 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01, alpha
 def _adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
           max_exp_avg_sq, maximize, decoupled):
     step = _step(step)
-    lr = _nonneg(lr, "learning rate")
-    eps = _nonneg(eps, "epsilon value")
+    lr = _nonneg(lr, "lr", "learning rate")
+    eps = _nonneg(eps, "eps", "epsilon value")
     beta1, beta2 = real(beta1, "beta1"), real(beta2, "beta2")
     if not 0 <= beta1 < 1:
         raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
     if not 0 <= beta2 < 1:
         raise ValueError(f"Invalid beta parameter at index 1: {beta2}")
-    weight_decay = _nonneg(weight_decay, "weight_decay value")
-    amsgrad, maximize = bool(amsgrad), bool(maximize)
+    weight_decay = _nonneg(weight_decay, "weight_decay", "weight_decay value")
+    amsgrad, maximize = flag(amsgrad, "amsgrad"), flag(maximize, "maximize")
     p = _param(param)
     _grad(grad, p)
     m = _state(exp_avg, p, "exp_avg")

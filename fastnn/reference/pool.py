@@ -6,7 +6,7 @@ backward passes use np.add.at (max) or one strided slice per kernel offset (aver
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag
 from .conv import _pair
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
@@ -35,7 +35,7 @@ def _setup(x, kernel_size, stride, padding, ceil_mode):
         raise ValueError(f"kernel ({kh}, {kw}) is larger than the padded input ({h + 2 * ph}, {w + 2 * pw})")
     if h * w > 2**31 - 1:
         raise ValueError(f"x {x.shape}: planes of more than 2**31 - 1 pixels are not supported")
-    ceil = bool(ceil_mode)
+    ceil = flag(ceil_mode, "ceil_mode")
     return (kh, kw), (sh, sw), (ph, pw), (_out_size(h, kh, sh, ph, ceil), _out_size(w, kw, sw, pw, ceil))
 
 
@@ -152,13 +152,14 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     writeable and not overlapping x; y is written into it and ``y is out``. The backward does not
     read y, so out may be reused once the forward has returned.
     """
+    count_include_pad = flag(count_include_pad, "count_include_pad")
     k, s, p, size = _setup(x, kernel_size, stride, padding, ceil_mode)
     n, c, h, w = x.shape
     check_out(out, (n, c) + size, x.dtype, x=x)
     y = _windows(_pad(x, k, s, p, size), k, s, size).sum(axis=(-1, -2)) / _divisor(h, w, k, s, p, size, count_include_pad, x.dtype)
     ctx = AvgPool2dCtx()
     ctx.input_shape, ctx.kernel_size, ctx.stride, ctx.padding = x.shape, k, s, p
-    ctx.output_size, ctx.count_include_pad, ctx.dtype = size, bool(count_include_pad), x.dtype
+    ctx.output_size, ctx.count_include_pad, ctx.dtype = size, count_include_pad, x.dtype
     return store(out, y.astype(x.dtype, copy=False)), ctx
 
 

@@ -31,7 +31,10 @@ class LogSoftmaxCtx:
 
 
 def _axis(x, axis):
-    axis = operator.index(axis)
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an int, got {type(axis).__name__}") from None
     lim = max(x.ndim, 1)          # a 0-d array has the one axis -1 / 0, as torch
     if axis < -lim or axis >= lim:
         raise ValueError(f"axis {axis} is out of range for x of shape {x.shape}")
