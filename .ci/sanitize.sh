@@ -26,7 +26,18 @@ fi
 git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
     | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$WORK"
 
-# 2. Build in place inside the copy.
+# 2. Build in place inside the copy, with pyproject.toml's build requirements (Cython...) in
+#    this environment: `pip install -e .` built in an isolated one, so they may be missing here.
+"$PY" - "$ROOT/pyproject.toml" <<'PYEOF' > "$WORK/build-requires.txt"
+import sys
+try:
+    import tomllib
+except ImportError:           # Python < 3.11
+    import tomli as tomllib
+with open(sys.argv[1], "rb") as fh:
+    print("\n".join(tomllib.load(fh)["build-system"]["requires"]))
+PYEOF
+"$PY" -m pip install -q -r "$WORK/build-requires.txt"
 start=$(date +%s)
 jobs="$(nproc 2>/dev/null || echo 2)"
 echo "sanitize: building in $WORK (FASTNN_SANITIZE=1, -j$jobs)"
