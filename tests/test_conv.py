@@ -63,6 +63,49 @@ def test_conv_parity(rng, dtype, cfg, act, bias):
         assert_close(got, want, dtype, name)
 
 
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_conv_backward_without_input_grad(rng, dtype, impl, cfg):
+    # input_grad=False: dx is None, dw and db exactly those of the full call (every path:
+    # batched, 1x1, Winograd, image by image, empty batch)
+    x, w, b = conv_inputs(rng, cfg, dtype)
+    y, ctx = impl.conv2d_forward(x, w, b, activation="relu", **conv_kw(cfg))
+    dy = make(rng, y.shape, dtype)
+    dx, dw, db = impl.conv2d_backward(dy, ctx, input_grad=False)
+    full = impl.conv2d_backward(dy, ctx)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])
+    assert impl.conv2d_backward(dy, ctx, input_grad=True)[0].shape == x.shape
+    _, ctx = impl.conv2d_forward(x, w, **conv_kw(cfg))
+    assert impl.conv2d_backward(dy, ctx, input_grad=False)[2] is None
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_conv_backward_without_input_grad_image_by_image(rng, threads):
+    # N < threads takes the image-by-image path
+    x, w, b = conv_inputs(rng, (1, 3, 9, 9, 4, (3, 3), 1, 1, 1, 1), np.float64)
+    before = fastnn.get_num_threads()
+    try:
+        fastnn.set_num_threads(threads)
+        y, ctx = F.conv2d_forward(x, w, b, activation="relu")
+        dy = make(rng, y.shape, np.float64)
+        dx, dw, db = F.conv2d_backward(dy, ctx, input_grad=False)
+        full = F.conv2d_backward(dy, ctx)
+    finally:
+        fastnn.set_num_threads(before)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_conv_backward_input_grad_must_be_a_bool(impl):
+    y, ctx = impl.conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
+    with pytest.raises(TypeError, match="input_grad must be a bool, got ndarray"):
+        impl.conv2d_backward(y, ctx, input_grad=np.ones(2))
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_conv_thread_counts_agree(rng, threads):
     """Batch-parallel, image-by-image (N < threads) and serial paths give the same answer."""
