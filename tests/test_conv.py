@@ -31,6 +31,11 @@ CONFIGS = [
     (2, 17, 7, 9, 20, (3, 3), 1, (2, 0), 1, 1),     # odd output sizes, uneven padding
     (4, 16, 3, 5, 16, (3, 3), 1, 0, 1, 1),          # one tile row, odd width
     (5, 24, 12, 4, 16, (3, 3), 1, 2, 1, 1),         # tile rows of several images per block
+    # stride 1, no padding, small C*kH*kW, W_out >= 8: the direct (no im2col) path
+    (3, 1, 28, 28, 8, (5, 5), 1, 0, 1, 1),          # LeNet's first layer
+    (4, 8, 12, 12, 16, (5, 5), 1, 0, 1, 1),         # LeNet's second layer
+    (3, 3, 7, 13, 10, (2, 5), 1, 0, 1, 1),          # W_out 9: overlapping last block; 10 channels
+    (2, 2, 5, 10, 3, (1, 3), 1, 0, 1, 1),           # W_out 8 exactly, fewer than 8 channels
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-{c[4]}k{c[5][0]}{c[5][1]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CONFIGS]
 
