@@ -28,7 +28,9 @@
  *     latter 61 -> 42 ms.
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
- *     one-vector output block in registers (fnn_conv_use_direct).
+ *     one-vector output block in registers (fnn_conv_use_direct); when W_out is a whole number
+ *     of vectors the backward pass computes the weight gradient the same direct way (no im2col,
+ *     per-thread accumulators and static schedule as above).
  * The workspace is the caller's (fnn_conv2d_workspace_bytes says how much); nothing here allocates.
  */
 #ifndef FNN_GENERIC
@@ -791,6 +793,70 @@ void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, cons
     }
 }
 
+/* The weight gradient on the direct path: dwt (C_out, K) += the correlation of nb images' dz
+ * (C_out rows, row stride ld, image s at columns s*P ..) with their inputs xs (image s at
+ * xs + s*C*H*W), for every tap k = (c, i, j). Vectors run along output rows, 8 output channels
+ * at a time (a partial block rereads its last row and drops the sums); each tap's sums run over
+ * the whole batch of images (a short reduction per image would be all overhead) and are reduced
+ * across lanes in a fixed order, so the result depends on nothing but the data. */
+FNN_HOT static void FNN(direct_dw_batch)(real *dwt, const real *dz, int64_t ld, const real *xs,
+                                         int64_t nb, const fnn_conv_geom *g)
+{
+    const int64_t kh = g->kh, kw = g->kw, W = g->w, hw = g->h * g->w, xsz = g->c * hw;
+    const int64_t ho = g->h_out, wo = g->w_out, P = ho * wo, K = g->c * kh * kw;
+    for (int64_t co0 = 0; co0 < g->c_out; co0 += FNN_DIRECT_CB) {
+        const int64_t cn = g->c_out - co0 < FNN_DIRECT_CB ? g->c_out - co0 : FNN_DIRECT_CB;
+#define FNN_DZROW(q) (dz + (co0 + ((q) < cn ? (q) : cn - 1)) * ld)
+        const real *r0 = FNN_DZROW(0), *r1 = FNN_DZROW(1), *r2 = FNN_DZROW(2), *r3 = FNN_DZROW(3);
+        const real *r4 = FNN_DZROW(4), *r5 = FNN_DZROW(5), *r6 = FNN_DZROW(6), *r7 = FNN_DZROW(7);
+#undef FNN_DZROW
+        for (int64_t c = 0; c < g->c; c++)
+        for (int64_t i = 0; i < kh; i++)
+        for (int64_t j = 0; j < kw; j++) {
+            const int64_t k = (c * kh + i) * kw + j;
+            FNN(dvec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            /* the 8 multiply-adds of one vector of columns: x at xp, dz at offset d of each row */
+#define FNN_DW_FMA8(xp, d) do {                                     \
+                FNN(dvec) xv, v;                                    \
+                memcpy(&xv, (xp), sizeof xv);                       \
+                memcpy(&v, r0 + (d), sizeof v); a0 += v * xv;       \
+                memcpy(&v, r1 + (d), sizeof v); a1 += v * xv;       \
+                memcpy(&v, r2 + (d), sizeof v); a2 += v * xv;       \
+                memcpy(&v, r3 + (d), sizeof v); a3 += v * xv;       \
+                memcpy(&v, r4 + (d), sizeof v); a4 += v * xv;       \
+                memcpy(&v, r5 + (d), sizeof v); a5 += v * xv;       \
+                memcpy(&v, r6 + (d), sizeof v); a6 += v * xv;       \
+                memcpy(&v, r7 + (d), sizeof v); a7 += v * xv;       \
+            } while (0)
+            if (wo == FNN_DVL) {        /* one vector per row: run down the rows */
+                for (int64_t s = 0; s < nb; s++) {
+                    const real *xr = xs + s * xsz + c * hw + i * W + j;
+                    for (int64_t oh = 0; oh < ho; oh++)
+                        FNN_DW_FMA8(xr + oh * W, s * P + oh * wo);
+                }
+            } else {                    /* along the rows */
+                for (int64_t s = 0; s < nb; s++)
+                    for (int64_t oh = 0; oh < ho; oh++) {
+                        const real *xr = xs + s * xsz + c * hw + (oh + i) * W + j;
+                        const int64_t d = s * P + oh * wo;
+                        for (int64_t ow = 0; ow < wo; ow += FNN_DVL)
+                            FNN_DW_FMA8(xr + ow, d + ow);
+                    }
+            }
+#undef FNN_DW_FMA8
+            const FNN(dvec) acc[FNN_DIRECT_CB] = {a0, a1, a2, a3, a4, a5, a6, a7};
+            for (int64_t q = 0; q < cn; q++) {
+                real lanes[FNN_DVL];
+                memcpy(lanes, &acc[q], sizeof lanes);
+                real sum = 0;
+                for (int l = 0; l < FNN_DVL; l++)
+                    sum += lanes[l];
+                dwt[(co0 + q) * K + k] += sum;
+            }
+        }
+    }
+}
+
 /* Backward of images n0 .. n0+nb-1 on the calling thread. dwt: this thread's weight-gradient
  * accumulator (overwritten when first, else accumulated); dbt: its double bias sums or NULL. */
 static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, real *dcols, real *dzb,
@@ -810,7 +876,12 @@ static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, re
     }
     if (dbt)
         FNN(conv_rowsums)(dbt, dz, L, 0, g->c_out, L);
-    if (dwt) {
+    if (dwt && fnn_conv_use_direct(g) && g->w_out % FNN_DVL == 0) {
+        if (first)
+            for (int64_t k = 0; k < g->c_out * Kg; k++)
+                dwt[k] = 0;
+        FNN(direct_dw_batch)(dwt, dz, L, x + n0 * xsz, nb, g);
+    } else if (dwt) {
         const real *src = x + n0 * xsz;
         if (!pl->one) {
             for (int64_t s = 0; s < nb; s++)
