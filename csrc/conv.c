@@ -224,6 +224,8 @@ int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act
         return fnn_wino_make_plan(g, elem_size).total;
     if (backward && fnn_conv_dx_wino(g, &gt))
         return fnn_dx_wino_make_plan(g, &gt, act, elem_size).total;
+    if (backward && fnn_conv_use_direct(g))       /* + the rearranged weights for direct dx */
+        return fnn_align64(fnn_conv_make_plan(g, 1, elem_size).total) + fnn_direct_wt_bytes(g, elem_size);
     return fnn_conv_make_plan(g, backward, elem_size).total;
 }
 
@@ -706,17 +708,24 @@ FNN_HOT static void FNN(direct_fwd_image)(real *y, const real *x, const real *wt
     }
 }
 
-static void FNN(direct_forward)(real *y, void *work, const real *x, const real *w, const real *b,
-                                const fnn_conv_geom *g, int act)
+/* wt (ceil(C_out / 8), K, 8) = w (C_out, K) in blocks of 8 output channels, zero-padded */
+static void FNN(direct_weights)(real *wt, const real *w, const fnn_conv_geom *g)
 {
     const int64_t K = g->c * g->kh * g->kw, nblk = (g->c_out + FNN_DIRECT_CB - 1) / FNN_DIRECT_CB;
-    real *wt = (real *)work;
     for (int64_t cb = 0; cb < nblk; cb++)
         for (int64_t k = 0; k < K; k++)
             for (int64_t q = 0; q < FNN_DIRECT_CB; q++) {
                 const int64_t co = cb * FNN_DIRECT_CB + q;
                 wt[(cb * K + k) * FNN_DIRECT_CB + q] = co < g->c_out ? w[co * K + k] : (real)0;
             }
+}
+
+static void FNN(direct_forward)(real *y, void *work, const real *x, const real *w, const real *b,
+                                const fnn_conv_geom *g, int act)
+{
+    const int64_t K = g->c * g->kh * g->kw;
+    real *wt = (real *)work;
+    FNN(direct_weights)(wt, w, g);
     const int64_t xsz = g->c * g->h * g->w, ysz = g->c_out * g->h_out * g->w_out;
     int nt = fnn_threads_for(g->n * ysz * K, FNN_CONV_GRAIN);
     if (nt > g->threads)
@@ -857,11 +866,59 @@ FNN_HOT static void FNN(direct_dw_batch)(real *dwt, const real *dz, int64_t ld, 
     }
 }
 
+/* The input gradient on the direct path, one image: dx (C, H, W) = the adjoint of the direct
+ * forward applied to dz (C_out rows of H_out*W_out, row stride ld), wt as in direct_forward.
+ * For 8 output channels and one vector of columns of one output row, the 8 dz vectors stay in
+ * registers while every tap (c, i, j) adds sum_q wt[q] dz_q into dx row oh + i at column
+ * j + ow (i innermost, so consecutive read-modify-writes touch different rows). Needs
+ * W_out % FNN_DVL == 0. */
+FNN_HOT static void FNN(direct_dx_image)(real *dx, const real *dz, int64_t ld, const real *wt,
+                                         const fnn_conv_geom *g)
+{
+    const int64_t kh = g->kh, kw = g->kw, W = g->w, hw = g->h * g->w;
+    const int64_t ho = g->h_out, wo = g->w_out, K = g->c * kh * kw;
+    for (int64_t k = 0; k < g->c * hw; k++)
+        dx[k] = 0;
+    for (int64_t co0 = 0; co0 < g->c_out; co0 += FNN_DIRECT_CB) {
+        const int64_t cn = g->c_out - co0 < FNN_DIRECT_CB ? g->c_out - co0 : FNN_DIRECT_CB;
+        const real *wb = wt + co0 * K;             /* this block's (K, 8) weights */
+        for (int64_t oh = 0; oh < ho; oh++) {
+            for (int64_t ow0 = 0; ow0 < wo; ow0 += FNN_DVL) {
+                FNN(dvec) d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0}, d4 = {0}, d5 = {0}, d6 = {0}, d7 = {0};
+                const real *src = dz + co0 * ld + oh * wo + ow0;
+                /* rows past C_out stay zero (their weights are zero too) */
+                memcpy(&d0, src, sizeof d0);
+                if (cn > 1) memcpy(&d1, src + ld, sizeof d1);
+                if (cn > 2) memcpy(&d2, src + 2 * ld, sizeof d2);
+                if (cn > 3) memcpy(&d3, src + 3 * ld, sizeof d3);
+                if (cn > 4) memcpy(&d4, src + 4 * ld, sizeof d4);
+                if (cn > 5) memcpy(&d5, src + 5 * ld, sizeof d5);
+                if (cn > 6) memcpy(&d6, src + 6 * ld, sizeof d6);
+                if (cn > 7) memcpy(&d7, src + 7 * ld, sizeof d7);
+                for (int64_t c = 0; c < g->c; c++) {
+                    real *dxc = dx + c * hw + oh * W + ow0;
+                    for (int64_t j = 0; j < kw; j++) {
+                        for (int64_t i = 0; i < kh; i++) {
+                            const real *wk = wb + ((c * kh + i) * kw + j) * FNN_DIRECT_CB;
+                            FNN(dvec) t = wk[0] * d0 + wk[1] * d1 + wk[2] * d2 + wk[3] * d3 +
+                                          wk[4] * d4 + wk[5] * d5 + wk[6] * d6 + wk[7] * d7, o;
+                            real *dst = dxc + i * W + j;
+                            memcpy(&o, dst, sizeof o);
+                            o += t;
+                            memcpy(dst, &o, sizeof o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Backward of images n0 .. n0+nb-1 on the calling thread. dwt: this thread's weight-gradient
  * accumulator (overwritten when first, else accumulated); dbt: its double bias sums or NULL. */
 static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, real *dcols, real *dzb,
                                 const real *dy, const real *x, const real *w, const real *y,
-                                const fnn_conv_geom *g, const fnn_conv_plan *pl,
+                                const real *wt, const fnn_conv_geom *g, const fnn_conv_plan *pl,
                                 int64_t n0, int64_t nb, int act, int first)
 {
     const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw, L = nb * P;
@@ -893,7 +950,10 @@ static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, re
             FNN(fnn_gemm_serial)(0, 1, Cog, Kg, L, 1, dz + gi * Cog * L, L, src + gi * Kg * L, L,
                                  first ? 0 : 1, dwt + gi * Cog * Kg, Kg);
     }
-    if (dx) {
+    if (dx && wt) {                       /* direct input gradient */
+        for (int64_t s = 0; s < nb; s++)
+            FNN(direct_dx_image)(dx + (n0 + s) * xsz, dz + s * P, L, wt, g);
+    } else if (dx) {
         real *dst = pl->one ? dx + n0 * xsz : dcols;
         for (int64_t gi = 0; gi < g->groups; gi++)
             FNN(fnn_gemm_serial)(1, 0, Kg, L, Cog, 1, w + gi * Cog * Kg, Kg, dz + gi * Cog * L, L,
@@ -959,6 +1019,11 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
     if (nt > g->threads)
         nt = g->threads;
     const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
+    real *wt = NULL;                      /* the direct path's rearranged weights, for dx */
+    if (dx && fnn_conv_use_direct(g) && g->w_out % FNN_DVL == 0) {
+        wt = (real *)((char *)work + fnn_align64(pl.total));
+        FNN(direct_weights)(wt, w, g);
+    }
 
     if (nt <= 1 || g->n >= nt) {        /* batch-parallel, per-thread dw / db accumulators */
         #pragma omp parallel num_threads(nt) if(nt > 1)
@@ -981,7 +1046,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
             for (int64_t ci = 0; ci < nchunks; ci++) {
                 const int64_t n0 = ci * pl.batch;
                 const int64_t nb = g->n - n0 < pl.batch ? g->n - n0 : pl.batch;
-                FNN(conv_bwd_batch)(dx, dwt, dbt, cols, dcols, dzb, dy, x, w, y, g, &pl, n0, nb, act, first);
+                FNN(conv_bwd_batch)(dx, dwt, dbt, cols, dcols, dzb, dy, x, w, y, wt, g, &pl, n0, nb, act, first);
                 first = 0;
             }
             if (dwt && first)              /* this thread had no image: contribute zeros */
