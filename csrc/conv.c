@@ -29,8 +29,9 @@
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
  *     one-vector output block in registers (fnn_conv_use_direct); when W_out is a whole number
- *     of vectors the backward pass computes the weight gradient the same direct way (no im2col,
- *     per-thread accumulators and static schedule as above).
+ *     of vectors the backward pass computes the weight gradient (per-thread accumulators,
+ *     static schedule as above) and the input gradient (no dcols GEMM, no col2im) the same
+ *     direct way.
  * The workspace is the caller's (fnn_conv2d_workspace_bytes says how much); nothing here allocates.
  */
 #ifndef FNN_GENERIC
