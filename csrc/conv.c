@@ -28,8 +28,8 @@
  *     latter 61 -> 42 ms.
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
- *     one-vector output block in registers (fnn_conv_use_direct); when W_out is a whole number
- *     of vectors the backward pass computes the weight gradient (per-thread accumulators,
+ *     one-vector output block in registers (fnn_conv_use_direct); with C_out <= 16 and W_out a
+ *     whole number of vectors the backward pass computes the weight gradient (per-thread accumulators,
  *     static schedule as above) and the input gradient (no dcols GEMM, no col2im) the same
  *     direct way.
  * The workspace is the caller's (fnn_conv2d_workspace_bytes says how much); nothing here allocates.
@@ -210,6 +210,20 @@ static int fnn_conv_use_direct(const fnn_conv_geom *g)
            g->w_out >= 8 && g->n >= (g->threads > 0 ? g->threads : 1);
 }
 
+/* The backward pass goes direct (weight and input gradients) only with C_out <= 16 (and W_out a
+ * whole number of vectors, checked per dtype): with 32 output channels, 28-34 wide images, the
+ * weight gradient re-reads the input once per 8 channels and lost to im2col + GEMM by 20-40%,
+ * while for <= 16 channels both gradients won (LeNet's conv 8 -> 16: 1.06 -> 0.59 ms; 64x8x20x20
+ * -> 16 k5: 3.3 -> 2.5 ms; 2 threads). */
+#ifndef FNN_DIRECT_BWD_MAX_COUT
+#define FNN_DIRECT_BWD_MAX_COUT 16
+#endif
+
+static int fnn_conv_use_direct_bwd(const fnn_conv_geom *g)
+{
+    return fnn_conv_use_direct(g) && g->c_out <= FNN_DIRECT_BWD_MAX_COUT;
+}
+
 static int64_t fnn_direct_wt_bytes(const fnn_conv_geom *g, int es)
 {
     const int64_t blocks = (g->c_out + FNN_DIRECT_CB - 1) / FNN_DIRECT_CB;
@@ -225,7 +239,7 @@ int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act
         return fnn_wino_make_plan(g, elem_size).total;
     if (backward && fnn_conv_dx_wino(g, &gt))
         return fnn_dx_wino_make_plan(g, &gt, act, elem_size).total;
-    if (backward && fnn_conv_use_direct(g))       /* + the rearranged weights for direct dx */
+    if (backward && fnn_conv_use_direct_bwd(g))   /* + the rearranged weights for direct dx */
         return fnn_align64(fnn_conv_make_plan(g, 1, elem_size).total) + fnn_direct_wt_bytes(g, elem_size);
     return fnn_conv_make_plan(g, backward, elem_size).total;
 }
@@ -934,7 +948,7 @@ static void FNN(conv_bwd_batch)(real *dx, real *dwt, double *dbt, real *cols, re
     }
     if (dbt)
         FNN(conv_rowsums)(dbt, dz, L, 0, g->c_out, L);
-    if (dwt && fnn_conv_use_direct(g) && g->w_out % FNN_DVL == 0) {
+    if (dwt && fnn_conv_use_direct_bwd(g) && g->w_out % FNN_DVL == 0) {
         if (first)
             for (int64_t k = 0; k < g->c_out * Kg; k++)
                 dwt[k] = 0;
@@ -1021,7 +1035,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
         nt = g->threads;
     const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
     real *wt = NULL;                      /* the direct path's rearranged weights, for dx */
-    if (dx && fnn_conv_use_direct(g) && g->w_out % FNN_DVL == 0) {
+    if (dx && fnn_conv_use_direct_bwd(g) && g->w_out % FNN_DVL == 0) {
         wt = (real *)((char *)work + fnn_align64(pl.total));
         FNN(direct_weights)(wt, w, g);
     }

@@ -36,6 +36,8 @@ CONFIGS = [
     (4, 8, 12, 12, 16, (5, 5), 1, 0, 1, 1),         # LeNet's second layer
     (3, 3, 7, 13, 10, (2, 5), 1, 0, 1, 1),          # W_out 9: overlapping last block; 10 channels
     (2, 2, 5, 10, 3, (1, 3), 1, 0, 1, 1),           # W_out 8 exactly, fewer than 8 channels
+    (2, 3, 10, 12, 10, (3, 5), 1, 0, 1, 1),         # direct backward, a partial channel block
+    (2, 2, 10, 10, 24, (3, 3), 1, 0, 1, 1),         # direct forward, backward by im2col (C_out > 16)
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-{c[4]}k{c[5][0]}{c[5][1]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CONFIGS]
 
