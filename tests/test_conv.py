@@ -118,7 +118,7 @@ def test_conv_thread_counts_agree(rng, threads):
     """Batch-parallel, image-by-image (N < threads) and serial paths give the same answer."""
     before = fastnn.get_num_threads()
     try:
-        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15]):
+        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15], CONFIGS[19], CONFIGS[22]):
             x, w, b = conv_inputs(rng, cfg, np.float64)
             for n in (1, 2, cfg[0]):
                 fastnn.set_num_threads(threads)
