@@ -357,10 +357,13 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     return y, ctx
 
 
-def conv2d_backward(dy, Conv2dCtx ctx not None):
+def conv2d_backward(dy, Conv2dCtx ctx not None, input_grad=True):
     """Gradients of conv2d_forward: dy (N, C_out, H_out, W_out) ->
     ``(dx (N, C, H, W), dweight (C_out, C/groups, kH, kW), dbias (C_out,))``, dbias None when
-    the forward had no bias. The bias gradient is accumulated in double."""
+    the forward had no bias. The bias gradient is accumulated in double.
+    ``input_grad=False`` skips dx (returned as None; no input-gradient GEMM, no col2im): a
+    network's first layer does not need it."""
+    cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
     check_same_dtype(t, dy, "dy", "x")
@@ -371,7 +374,8 @@ def conv2d_backward(dy, Conv2dCtx ctx not None):
         raise ValueError(f"dy must have the forward output's shape ({g.n}, {g.c_out}, {g.h_out}, "
                          f"{g.w_out}), got {shape_str(dya)}")
     g.threads = fnn_get_num_threads()
-    cdef cnp.ndarray dx = new_array(4, xa.shape, t)
+    cdef cnp.ndarray dx = new_array(4, xa.shape, t) if input_grad_ else None
+    cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL
     cdef cnp.ndarray dw = new_array(4, wa.shape, t)
     cdef cnp.ndarray db = None
     cdef void *dbp = NULL
@@ -384,12 +388,12 @@ def conv2d_backward(dy, Conv2dCtx ctx not None):
     try:
         with nogil:
             if t == cnp.NPY_FLOAT32:
-                fnn_conv2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dw),
+                fnn_conv2d_bwd_f32(<float *>dxp, <float *>cnp.PyArray_DATA(dw),
                                    <float *>dbp, ws.ptr, <float *>cnp.PyArray_DATA(dya),
                                    <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(wa),
                                    <float *>cnp.PyArray_DATA(ctx.y), &g, act)
             else:
-                fnn_conv2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dw),
+                fnn_conv2d_bwd_f64(<double *>dxp, <double *>cnp.PyArray_DATA(dw),
                                    <double *>dbp, ws.ptr, <double *>cnp.PyArray_DATA(dya),
                                    <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(wa),
                                    <double *>cnp.PyArray_DATA(ctx.y), &g, act)

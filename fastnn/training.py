@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from .data import iterate_minibatches, _check_int
+from .nn.containers import Sequential
 
 __all__ = ["fit", "evaluate", "History"]
 
@@ -130,6 +131,8 @@ def fit(model, loss_fn, optimizer, x, y, epochs=1, batch_size=32, validation=Non
     rng = np.random.default_rng(seed)
     n = len(x)
     batches = n // batch_size if drop_last else -(-n // batch_size)
+    # x is data: no gradient wanted for it, and a Sequential's first layer can skip computing it
+    skip_input_grad = type(model) is Sequential
     for epoch in range(int(epochs)):
         model.train()
         bar = _progress_bar(progress, batches, f"epoch {epoch + 1}/{epochs}")
@@ -139,7 +142,10 @@ def fit(model, loss_fn, optimizer, x, y, epochs=1, batch_size=32, validation=Non
             model.zero_grad()
             out = model(xb)
             loss = loss_fn(out, yb)
-            model.backward(loss_fn.backward())
+            if skip_input_grad:
+                model.backward(loss_fn.backward(), input_grad=False)
+            else:
+                model.backward(loss_fn.backward())
             optimizer.step()
             value = _loss_value(loss)
             if not np.isfinite(value):

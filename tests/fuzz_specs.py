@@ -300,7 +300,10 @@ def _conv2d_backward(rng, dt):
     (sh, sw), (ph, pw), (dh, dw) = (_pair(f.kwargs[a]) for a in ("stride", "padding", "dilation"))
     ho = (x.shape[2] + 2 * ph - dh * (wt.shape[2] - 1) - 1) // sh + 1
     wo = (x.shape[3] + 2 * pw - dw * (wt.shape[3] - 1) - 1) // sw + 1
-    return Call("conv2d_backward", dict(dy=arr(rng, (x.shape[0], wt.shape[0], ho, wo), dt), ctx=CTX), f)
+    kw = dict(dy=arr(rng, (x.shape[0], wt.shape[0], ho, wo), dt), ctx=CTX)
+    if rng.random() < 0.3:
+        kw["input_grad"] = bool(rng.random() < 0.5)
+    return Call("conv2d_backward", kw, f)
 
 
 def _pool(op):

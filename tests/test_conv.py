@@ -31,6 +31,13 @@ CONFIGS = [
     (2, 17, 7, 9, 20, (3, 3), 1, (2, 0), 1, 1),     # odd output sizes, uneven padding
     (4, 16, 3, 5, 16, (3, 3), 1, 0, 1, 1),          # one tile row, odd width
     (5, 24, 12, 4, 16, (3, 3), 1, 2, 1, 1),         # tile rows of several images per block
+    # stride 1, no padding, small C*kH*kW, W_out >= 8: the direct (no im2col) path
+    (3, 1, 28, 28, 8, (5, 5), 1, 0, 1, 1),          # LeNet's first layer
+    (4, 8, 12, 12, 16, (5, 5), 1, 0, 1, 1),         # LeNet's second layer
+    (3, 3, 7, 13, 10, (2, 5), 1, 0, 1, 1),          # W_out 9: overlapping last block; 10 channels
+    (2, 2, 5, 10, 3, (1, 3), 1, 0, 1, 1),           # W_out 8 exactly, fewer than 8 channels
+    (2, 3, 10, 12, 10, (3, 5), 1, 0, 1, 1),         # direct backward, a partial channel block
+    (2, 2, 10, 10, 24, (3, 3), 1, 0, 1, 1),         # direct forward, backward by im2col (C_out > 16)
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-{c[4]}k{c[5][0]}{c[5][1]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CONFIGS]
 
@@ -63,12 +70,55 @@ def test_conv_parity(rng, dtype, cfg, act, bias):
         assert_close(got, want, dtype, name)
 
 
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_conv_backward_without_input_grad(rng, dtype, impl, cfg):
+    # input_grad=False: dx is None, dw and db exactly those of the full call (every path:
+    # batched, 1x1, Winograd, image by image, empty batch)
+    x, w, b = conv_inputs(rng, cfg, dtype)
+    y, ctx = impl.conv2d_forward(x, w, b, activation="relu", **conv_kw(cfg))
+    dy = make(rng, y.shape, dtype)
+    dx, dw, db = impl.conv2d_backward(dy, ctx, input_grad=False)
+    full = impl.conv2d_backward(dy, ctx)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])
+    assert impl.conv2d_backward(dy, ctx, input_grad=True)[0].shape == x.shape
+    _, ctx = impl.conv2d_forward(x, w, **conv_kw(cfg))
+    assert impl.conv2d_backward(dy, ctx, input_grad=False)[2] is None
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_conv_backward_without_input_grad_image_by_image(rng, threads):
+    # N < threads takes the image-by-image path
+    x, w, b = conv_inputs(rng, (1, 3, 9, 9, 4, (3, 3), 1, 1, 1, 1), np.float64)
+    before = fastnn.get_num_threads()
+    try:
+        fastnn.set_num_threads(threads)
+        y, ctx = F.conv2d_forward(x, w, b, activation="relu")
+        dy = make(rng, y.shape, np.float64)
+        dx, dw, db = F.conv2d_backward(dy, ctx, input_grad=False)
+        full = F.conv2d_backward(dy, ctx)
+    finally:
+        fastnn.set_num_threads(before)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])
+
+
+@pytest.mark.parametrize("impl", [F, R], ids=["compiled", "reference"])
+def test_conv_backward_input_grad_must_be_a_bool(impl):
+    y, ctx = impl.conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
+    with pytest.raises(TypeError, match="input_grad must be a bool, got ndarray"):
+        impl.conv2d_backward(y, ctx, input_grad=np.ones(2))
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_conv_thread_counts_agree(rng, threads):
     """Batch-parallel, image-by-image (N < threads) and serial paths give the same answer."""
     before = fastnn.get_num_threads()
     try:
-        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15]):
+        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15], CONFIGS[19], CONFIGS[22]):
             x, w, b = conv_inputs(rng, cfg, np.float64)
             for n in (1, 2, cfg[0]):
                 fastnn.set_num_threads(threads)

@@ -296,6 +296,74 @@ def test_lenet_backends_agree(rng, dt):
         assert_close(a, b, dt, what=n)
 
 
+def _grads(model, x, y, **kw):
+    loss_fn = nn.CrossEntropyLoss()
+    model.zero_grad()
+    loss_fn(model(x), y)
+    dx = model.backward(loss_fn.backward(), **kw)
+    return dx, [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("first", ["conv", "linear", "nested", "relu"])
+def test_sequential_backward_without_input_grad(rng, name, first, monkeypatch):
+    # input_grad=False: None back, the same parameter gradients, and the first layer's kernel
+    # asked for no input gradient (a first module that cannot skip it runs as usual)
+    if first == "linear":
+        model = nn.Sequential(nn.Linear(64, 16, dtype=np.float64, rng=0), nn.ReLU(),
+                              nn.Linear(16, 10, dtype=np.float64, rng=1))
+        x = rng.standard_normal((4, 64))
+    else:
+        model = lenet(np.float64)
+        if first == "nested":
+            model = nn.Sequential(model[:3], model[3:])
+        elif first == "relu":
+            model = nn.Sequential(nn.ReLU(), *list(model))
+        x = rng.standard_normal((4, 1, 16, 16))
+    y = rng.integers(0, 10, 4)
+    calls = []
+    k = _kern(name)
+    for kname in ("conv2d_backward", "linear_backward"):
+        orig = getattr(k, kname)
+        def spy(*a, _o=orig, _n=kname, **kw):
+            calls.append((_n, bool(kw.get("input_grad", a[2] if len(a) > 2 else True))))
+            return _o(*a, **kw)
+        monkeypatch.setattr(k, kname, spy)
+    with fastnn.use_backend(name):
+        dx_full, g_full = _grads(model, x, y)
+        calls.clear()
+        dx, g = _grads(model, x, y, input_grad=False)
+    assert dx is None and dx_full.shape == x.shape
+    for a, b in zip(g, g_full):
+        np.testing.assert_array_equal(a, b)
+    assert [ig for _, ig in calls] == [True] * (len(calls) - 1) + [first == "relu"]
+    with pytest.raises(TypeError, match="input_grad must be a bool"):
+        with fastnn.use_backend(name):
+            model(x)
+            model.backward(np.ones((4, 10)), input_grad=np.ones(2))
+
+
+def test_layer_backward_without_input_grad(rng):
+    conv = nn.Conv2d(2, 3, 3, dtype=np.float64, rng=0)
+    lin = nn.Linear(5, 4, dtype=np.float64, rng=0)
+    conv(rng.standard_normal((2, 2, 6, 6)))
+    assert conv.backward(np.ones((2, 3, 4, 4)), input_grad=False) is None
+    lin(rng.standard_normal((3, 2, 5)))
+    assert lin.backward(np.ones((3, 2, 4)), input_grad=False) is None
+
+
+def test_fit_skips_the_input_gradient_of_a_sequential(rng, monkeypatch):
+    model = lenet(np.float32)
+    seen = []
+    orig = nn.Sequential.backward
+    monkeypatch.setattr(nn.Sequential, "backward",
+                        lambda self, d, input_grad=True: seen.append(input_grad) or orig(self, d, input_grad))
+    x = rng.standard_normal((8, 1, 16, 16)).astype(np.float32)
+    fastnn.fit(model, nn.CrossEntropyLoss(), fastnn.optim.SGD(model.parameters(), lr=0.01), x,
+               rng.integers(0, 10, 8), batch_size=4, progress=False)
+    assert seen == [False, False]
+
+
 # ---- PyTorch parity ------------------------------------------------------------------------------
 
 def _torch_pairs():

@@ -131,7 +131,7 @@ def _lenet_step(n=64):
             dh2 = F.max_pool2d_backward(dp2.reshape(p2.shape), cp2)
             dp1, dw2, db2 = F.conv2d_backward(dh2, c2)
             dh1 = F.max_pool2d_backward(dp1, cp1)
-            _, dw1, db1 = F.conv2d_backward(dh1, c1)
+            _, dw1, db1 = F.conv2d_backward(dh1, c1, input_grad=False)  # the input needs no gradient
             for p, g, buf in zip(params, (dw1, db1, dw2, db2, dw3, db3), bufs):
                 F.sgd_step(p, g, buf, 0.01)
             return loss

@@ -15,6 +15,13 @@ _FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
 _FUSABLE_CONV = {ReLU: "relu"}
 
 
+def _flag(v, name):
+    try:
+        return bool(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a bool, got {type(v).__name__}") from None
+
+
 class Sequential(Module):
     """Run modules in order: ``Sequential(Linear(784, 256), ReLU(), Linear(256, 10))``, or from
     an OrderedDict of name -> module. Sub-modules are named "0", "1", ... (or by the dict's keys)
@@ -61,11 +68,26 @@ class Sequential(Module):
         self._save(steps, backend)
         return x
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """Run the saved steps' backwards in reverse; returns the gradient of the input.
+
+        ``input_grad=False`` (the caller does not need that gradient, e.g. the model's input is
+        data): returns None, and the first layer skips computing it when it can (Linear, Conv2d
+        and a nested Sequential take ``input_grad=False``; any other first module runs its
+        backward as usual and its result is dropped). fit() calls it this way."""
+        input_grad = _flag(input_grad, "input_grad")
         steps, _ = self._saved()
-        for m in reversed(steps):
+        for m in reversed(steps[1:]):
             dout = m.backward(dout)
-        return dout
+        if not steps:
+            return dout if input_grad else None
+        if input_grad:
+            return steps[0].backward(dout)
+        if type(steps[0]) in _SKIPS_INPUT_GRAD:
+            steps[0].backward(dout, input_grad=False)
+        else:
+            steps[0].backward(dout)
+        return None
 
     # -- list-like access -----------------------------------------------------------------------
     def _index(self, idx):
@@ -119,3 +141,7 @@ class Sequential(Module):
         mods.insert(index + n if index < 0 else index, module)
         self._set_children((str(i), m) for i, m in enumerate(mods))
         return self
+
+
+# first layers whose backward takes input_grad=False (Sequential.backward)
+_SKIPS_INPUT_GRAD = (Linear, Conv2d, Sequential)

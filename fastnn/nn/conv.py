@@ -154,12 +154,16 @@ class Conv2d(_ImageOp):
                                                    self.dilation, self.groups, activation)
         return self._finish(y, ctx, backend, unbatched)
 
-    def backward(self, dy):
-        """dy (N, C_out, H_out, W_out) -> dx (the input's shape); adds into weight.grad and bias.grad."""
+    def backward(self, dy, input_grad=True):
+        """dy (N, C_out, H_out, W_out) -> dx (the input's shape); adds into weight.grad and bias.grad.
+        ``input_grad=False`` skips dx and returns None (a network's first layer: no
+        input-gradient GEMM, no col2im)."""
         ctx, backend = self._saved()
         unbatched = self.__dict__["_lead"]
-        dx, dw, db = backend.conv2d_backward(self._dy4(dy), ctx)
+        dx, dw, db = backend.conv2d_backward(self._dy4(dy), ctx, input_grad)
         self._accumulate_weight_bias(dw, db)
+        if dx is None:
+            return None
         return dx[0] if unbatched else dx
 
     def extra_repr(self):

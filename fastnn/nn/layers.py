@@ -106,8 +106,10 @@ class Linear(Module):
         d["_ctx"], d["_backend"], d["_lead"] = ctx, backend, lead
         return y
 
-    def backward(self, dy):
-        """dy (..., out_features) -> dx (..., in_features); adds into weight.grad and bias.grad."""
+    def backward(self, dy, input_grad=True):
+        """dy (..., out_features) -> dx (..., in_features); adds into weight.grad and bias.grad.
+        ``input_grad=False`` skips dx and returns None (a network's first layer: the kernel then
+        does no input-gradient GEMM)."""
         ctx, backend = self._saved()
         lead = self.__dict__["_lead"]
         if lead is not None and isinstance(dy, np.ndarray):
@@ -115,8 +117,10 @@ class Linear(Module):
                 raise ValueError(f"dy must have the forward output's shape "
                                  f"{lead + (self.out_features,)}, got {dy.shape}")
             dy = dy.reshape(-1, self.out_features)
-        dx, dw, db = backend.linear_backward(dy, ctx)
+        dx, dw, db = backend.linear_backward(dy, ctx, input_grad)
         self._accumulate_weight_bias(dw, db)
+        if dx is None:
+            return None
         return dx if lead is None else dx.reshape(lead + (self.in_features,))
 
     def extra_repr(self):

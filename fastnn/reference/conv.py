@@ -5,7 +5,7 @@ slice per kernel offset (i, j), and the convolution is one batched matmul per gr
 """
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
@@ -196,9 +196,10 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     return y, ctx
 
 
-def conv2d_backward(dy, ctx):
+def conv2d_backward(dy, ctx, input_grad=True):
     """Gradients of conv2d_forward: dy (N, C_out, H_out, W_out) -> ``(dx, dweight, dbias)``
-    (dbias None without a bias; accumulated in double)."""
+    (dbias None without a bias; accumulated in double; dx None when ``input_grad`` is False)."""
+    input_grad = flag(input_grad, "input_grad")
     check_ctx(ctx, Conv2dCtx, "conv2d_forward")
     same_dtype(ctx.x, dy, "dy", "x")
     if dy.shape != ctx.y.shape:
@@ -212,11 +213,12 @@ def conv2d_backward(dy, ctx):
     kg, cog = cols.shape[1] // groups, c_out // groups
     w2 = weight.reshape(c_out, kg)
     dw = np.empty((c_out, kg), dtype=x.dtype)
-    dcols = np.empty_like(cols)
+    dcols = np.empty_like(cols) if input_grad else None
     for g in range(groups):
         dzg, colg = dz[:, g * cog:(g + 1) * cog], cols[:, g * kg:(g + 1) * kg]
         dw[g * cog:(g + 1) * cog] = np.tensordot(dzg, colg, axes=([0, 2], [0, 2]))
-        dcols[:, g * kg:(g + 1) * kg] = w2[g * cog:(g + 1) * cog].T @ dzg
-    dx = _fold(dcols, c, h, w, *ctx._sizes)
+        if input_grad:
+            dcols[:, g * kg:(g + 1) * kg] = w2[g * cog:(g + 1) * cog].T @ dzg
+    dx = _fold(dcols, c, h, w, *ctx._sizes) if input_grad else None
     db = dz.sum(axis=(0, 2), dtype=np.float64).astype(dy.dtype) if ctx.has_bias else None
     return dx, dw.reshape(weight.shape), db
