@@ -211,6 +211,20 @@ cdef inline int check_no_overlap(cnp.ndarray out, object a, str name) except -1:
     return 0
 
 
+cdef inline cnp.ndarray result_array(object out, int nd, const cnp.npy_intp *dims, int typenum,
+                                     tuple inputs, tuple names):
+    """The result array of an op: a new C-contiguous array of shape dims when out is None, else
+    out checked by check_out() and by check_no_overlap() against each of inputs (named by
+    names). Call it as ``new_array(...) if out is None else result_array(...)`` on hot paths,
+    so that the tuples are built only when an out= was given."""
+    if out is None:
+        return new_array(nd, dims, typenum)
+    cdef cnp.ndarray o = check_out(out, nd, dims, typenum)
+    for a, name in zip(inputs, names):
+        check_no_overlap(o, a, name)
+    return o
+
+
 cdef inline cnp.ndarray out_like(cnp.ndarray a, object out, object x):
     """The result array of an op whose output has a's shape and dtype: a new C-contiguous array
     when out is None, else out checked by check_out() and check_no_overlap() against x."""

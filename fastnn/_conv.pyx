@@ -162,11 +162,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     dims[1] = size_product(g.c, g.kh * g.kw, "C*kH*kW")
     dims[2] = g.h_out * g.w_out
     cdef cnp.ndarray cols
-    if out is None:
-        cols = new_array(3, dims, t)
-    else:
-        cols = check_out(out, 3, dims, t)
-        check_no_overlap(cols, x, "x")
+    cols = result_array(out, 3, dims, t, (x,), ("x",))
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_im2col_f32(<float *>cnp.PyArray_DATA(cols), <float *>cnp.PyArray_DATA(xa), &g)
@@ -211,11 +207,7 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1, *, ou
     dims[2] = g.h
     dims[3] = g.w
     cdef cnp.ndarray x
-    if out is None:
-        x = new_array(4, dims, t)
-    else:
-        x = check_out(out, 4, dims, t)
-        check_no_overlap(x, cols, "cols")
+    x = result_array(out, 4, dims, t, (cols,), ("cols",))
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_col2im_f32(<float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(ca), &g)
@@ -326,13 +318,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     dims[2] = g.h_out
     dims[3] = g.w_out
     cdef cnp.ndarray y
-    if out is None:
-        y = new_array(4, dims, t)
-    else:
-        y = check_out(out, 4, dims, t)
-        check_no_overlap(y, x, "x")
-        check_no_overlap(y, weight, "weight")
-        check_no_overlap(y, bias, "bias")
+    y = result_array(out, 4, dims, t, (x, weight, bias), ("x", "weight", "bias"))
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     cdef _Workspace ws = workspace_acquire(
         fnn_conv2d_workspace_bytes(&g, 0, act, 4 if t == cnp.NPY_FLOAT32 else 8))

@@ -72,12 +72,7 @@ def embedding_forward(indices, weight, padding_idx=None, *, out=None):
         dims[k] = ia.shape[k]
     dims[nd] = E
     cdef cnp.ndarray res
-    if out is None:
-        res = new_array(nd + 1, dims, t)
-    else:
-        res = check_out(out, nd + 1, dims, t)
-        check_no_overlap(res, indices, "indices")
-        check_no_overlap(res, weight, "weight")
+    res = result_array(out, nd + 1, dims, t, (indices, weight), ("indices", "weight"))
     cdef int64_t bad
     with nogil:
         if t == cnp.NPY_FLOAT32:

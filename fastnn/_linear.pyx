@@ -79,13 +79,8 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     dims[0] = n
     dims[1] = fout
     cdef cnp.ndarray y
-    if out is None:
-        y = new_array(2, dims, t)
-    else:
-        y = check_out(out, 2, dims, t)
-        check_no_overlap(y, x, "x")
-        check_no_overlap(y, weight, "weight")
-        check_no_overlap(y, bias, "bias")
+    y = new_array(2, dims, t) if out is None else \
+        result_array(out, 2, dims, t, (x, weight, bias), ("x", "weight", "bias"))
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     with nogil:
         if t == cnp.NPY_FLOAT32:

@@ -172,15 +172,8 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
                          f"shape {shape_str(x)}")
     xa = c_array(x)
     cdef cnp.ndarray y
-    if out is None:
-        y = new_array(nd, xa.shape, t)
-    else:
-        y = check_out(out, nd, xa.shape, t)
-        check_no_overlap(y, x, "x")
-        check_no_overlap(y, gamma, "gamma")
-        check_no_overlap(y, beta, "beta")
-        check_no_overlap(y, running_mean, "running_mean")
-        check_no_overlap(y, running_var, "running_var")
+    y = result_array(out, nd, xa.shape, t, (x, gamma, beta, running_mean, running_var),
+                     ("x", "gamma", "beta", "running_mean", "running_var"))
     cdef cnp.npy_intp sdim[2]
     sdim[0] = 2
     sdim[1] = c
@@ -335,13 +328,7 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
     for i in range(nd - k, nd):
         d *= xa.shape[i]
     cdef cnp.ndarray y
-    if out is None:
-        y = new_array(nd, xa.shape, t)
-    else:
-        y = check_out(out, nd, xa.shape, t)
-        check_no_overlap(y, x, "x")
-        check_no_overlap(y, gamma, "gamma")
-        check_no_overlap(y, beta, "beta")
+    y = result_array(out, nd, xa.shape, t, (x, gamma, beta), ("x", "gamma", "beta"))
     cdef cnp.npy_intp sdim[2]
     sdim[0] = 2
     sdim[1] = rows

@@ -138,6 +138,14 @@ cdef inline int check_nonneg(double v, str what) except -1:
     return 0
 
 
+cdef inline double nonneg_arg(object v, str name, str what) except? -1.0:
+    """The hyperparameter `name` as a double >= 0: TypeError naming it (real_arg), else
+    ValueError in torch's words ("Invalid learning rate: -1")."""
+    cdef double r = real_arg(v, name)
+    check_nonneg(r, what)
+    return r
+
+
 cdef inline int64_t as_step(object step) except? -1:
     """The step number, an integer >= 1 (TypeError for a float, as operator.index)."""
     cdef int64_t s
@@ -167,16 +175,13 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
     grad: same dtype and shape, any layout, read only. momentum_buf: same dtype and shape,
     updated in place; may be None when momentum == 0. Returns None.
     """
-    cdef double lr_ = real_arg(lr, "lr")
-    cdef double momentum_ = real_arg(momentum, "momentum")
+    cdef double lr_ = nonneg_arg(lr, "lr", "learning rate")
+    cdef double momentum_ = nonneg_arg(momentum, "momentum", "momentum value")
     cdef double dampening_ = real_arg(dampening, "dampening")
-    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
+    cdef double weight_decay_ = nonneg_arg(weight_decay, "weight_decay", "weight_decay value")
     cdef bint nesterov_ = flag_arg(nesterov, "nesterov")
     cdef bint maximize_ = flag_arg(maximize, "maximize")
     cdef bint first_step_ = flag_arg(first_step, "first_step")
-    check_nonneg(lr_, "learning rate")
-    check_nonneg(momentum_, "momentum value")
-    check_nonneg(weight_decay_, "weight_decay value")
     if nesterov_ and (momentum_ <= 0 or dampening_ != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
     cdef int t = param_arg(param)
@@ -221,16 +226,12 @@ def adagrad_step(param, grad, state_sum, object step, lr=0.01, lr_decay=0.0,
     grad: same dtype and shape, any layout, read only. state_sum: same dtype and shape, updated
     in place. Returns None.
     """
-    cdef double lr_ = real_arg(lr, "lr")
-    cdef double lr_decay_ = real_arg(lr_decay, "lr_decay")
-    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
-    cdef double eps_ = real_arg(eps, "eps")
+    cdef double lr_ = nonneg_arg(lr, "lr", "learning rate")
+    cdef double lr_decay_ = nonneg_arg(lr_decay, "lr_decay", "lr_decay value")
+    cdef double weight_decay_ = nonneg_arg(weight_decay, "weight_decay", "weight_decay value")
+    cdef double eps_ = nonneg_arg(eps, "eps", "epsilon value")
     cdef bint maximize_ = flag_arg(maximize, "maximize")
     cdef int64_t k = as_step(step)
-    check_nonneg(lr_, "learning rate")
-    check_nonneg(lr_decay_, "lr_decay value")
-    check_nonneg(weight_decay_, "weight_decay value")
-    check_nonneg(eps_, "epsilon value")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
@@ -271,18 +272,13 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01,
     dtype and shape, updated in place; momentum_buf may be None when momentum == 0 and grad_avg
     None when not centered. Returns None.
     """
-    cdef double lr_ = real_arg(lr, "lr")
-    cdef double alpha_ = real_arg(alpha, "alpha")
-    cdef double eps_ = real_arg(eps, "eps")
-    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
-    cdef double momentum_ = real_arg(momentum, "momentum")
+    cdef double lr_ = nonneg_arg(lr, "lr", "learning rate")
+    cdef double alpha_ = nonneg_arg(alpha, "alpha", "alpha value")
+    cdef double eps_ = nonneg_arg(eps, "eps", "epsilon value")
+    cdef double weight_decay_ = nonneg_arg(weight_decay, "weight_decay", "weight_decay value")
+    cdef double momentum_ = nonneg_arg(momentum, "momentum", "momentum value")
     cdef bint centered_ = flag_arg(centered, "centered")
     cdef bint maximize_ = flag_arg(maximize, "maximize")
-    check_nonneg(lr_, "learning rate")
-    check_nonneg(eps_, "epsilon value")
-    check_nonneg(momentum_, "momentum value")
-    check_nonneg(weight_decay_, "weight_decay value")
-    check_nonneg(alpha_, "alpha value")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
