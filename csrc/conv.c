@@ -21,11 +21,12 @@
  *     im2col: the image itself is the column matrix, and in the backward pass the input
  *     gradient is one GEMM straight into dx.
  *   - 3x3 kernels with stride 1, no dilation, no groups and >= 16 channels each side go by
- *     Winograd F(2x2, 3x3) instead (2.25x fewer multiply-adds), in the forward pass and for the
- *     input gradient (the transposed convolution is again a 3x3 stride-1 convolution); the
- *     weight gradient stays im2col + GEMM. Measured on 2 Zen 2 cores, one thread: forward
- *     8.5 -> 5.7 ms (64x32x14x14 -> 64) and 28 -> 16.6 ms (8x64x56x56 -> 64), backward of the
- *     latter 61 -> 42 ms.
+ *     Winograd F(2x2, 3x3) instead (2.25x fewer multiply-adds), in the forward pass, for the
+ *     input gradient (the transposed convolution is again a 3x3 stride-1 convolution) and for
+ *     the weight gradient (wino_dw: the adjoint of the forward's transforms around 16 GEMMs).
+ *     Measured on 2 Zen 2 cores, one thread: forward 8.5 -> 5.7 ms (64x32x14x14 -> 64) and
+ *     28 -> 16.6 ms (8x64x56x56 -> 64), backward of the latter 61 -> 42 ms; two threads, the
+ *     weight gradient by Winograd instead of im2col: backward 7.7 -> 6.2 ms and 23.6 -> 16.3 ms.
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
  *     one-vector output block in registers (fnn_conv_use_direct); with C_out <= 16 and W_out a
@@ -166,6 +167,23 @@ static int fnn_conv_dx_wino(const fnn_conv_geom *g, fnn_conv_geom *gt)
     return fnn_conv_use_wino(gt);
 }
 
+typedef struct {
+    fnn_wino_plan w;
+    int64_t du, du_bytes, dbacc, total;
+} fnn_dw_wino_plan;
+
+static fnn_dw_wino_plan fnn_dw_wino_make_plan(const fnn_conv_geom *g, int es)
+{
+    fnn_dw_wino_plan p;
+    const int T = g->threads > 0 ? g->threads : 1;
+    p.w = fnn_wino_make_plan(g, es);
+    p.du_bytes = fnn_align64(16 * g->c_out * g->c * es);
+    p.du = p.w.total;
+    p.dbacc = p.du + p.du_bytes * (T - 1);
+    p.total = p.dbacc + fnn_align64(T * g->c_out * (int64_t)sizeof(double));
+    return p;
+}
+
 /* The backward workspace when dx goes by Winograd: [the transposed convolution's Winograd
  * workspace | w' (C, C_out, 3, 3) | dz (N, C_out, H_out, W_out) when relu | the im2col plan
  * for dw and db]. */
@@ -179,7 +197,10 @@ static fnn_dx_wino_plan fnn_dx_wino_make_plan(const fnn_conv_geom *g, const fnn_
     p.wflip = fnn_wino_make_plan(gt, es).total;
     p.dz = p.wflip + fnn_align64(g->c * g->c_out * 9 * es);
     p.rest = p.dz + (act == FNN_ACT_RELU ? fnn_align64(g->n * g->c_out * g->h_out * g->w_out * es) : 0);
-    p.total = p.rest + fnn_conv_make_plan(g, 1, es).total;
+    p.total = fnn_conv_make_plan(g, 1, es).total;
+    if (fnn_conv_use_wino(g) && fnn_dw_wino_make_plan(g, es).total > p.total)
+        p.total = fnn_dw_wino_make_plan(g, es).total;
+    p.total += p.rest;
     return p;
 }
 
@@ -564,19 +585,15 @@ static inline void FNN(wino_out_tiles)(real *restrict y0, real *restrict y1, con
     }
 }
 
-/* Forward of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h) on the
- * calling thread, by Winograd F(2x2, 3x3): V = B^T d B for every 4x4 input tile d (stride 2,
- * zero outside the image), 16 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the
- * 2x2 output tile A^T M A, bias, relu.
- * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
- * The transforms run along tile rows, vectorised across tiles. */
-static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const real *u, const real *b,
-                                const fnn_conv_geom *g, const fnn_wino_plan *pl,
-                                int64_t r0, int64_t r1, int act)
+/* V (16, C, L) = B^T d B for every 4x4 input tile d (stride 2, zero outside the image) of the
+ * tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h), L = (r1 - r0) * tiles_w.
+ * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. */
+static void FNN(wino_in_block)(real *v, const real *x, const fnn_conv_geom *g, const fnn_wino_plan *pl,
+                               int64_t r0, int64_t r1)
 {
-    const int64_t H = g->h, W = g->w, ho = g->h_out, wo = g->w_out, C = g->c, CO = g->c_out;
+    const int64_t H = g->h, W = g->w, C = g->c;
     const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
-    const int64_t vplane = C * L, mplane = CO * L, pw = g->pw;
+    const int64_t vplane = C * L, pw = g->pw;
     /* tiles whose 4 input columns are all inside the image: 2 tx - pw >= 0, 2 tx - pw + 3 < W */
     int64_t lo = (pw + 1) / 2, hi = W - 4 + pw >= 0 ? (W - 4 + pw) / 2 + 1 : 0;
     if (hi > tw) hi = tw;
@@ -602,6 +619,22 @@ static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const 
             }
         }
     }
+}
+
+/* Forward of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h) on the
+ * calling thread, by Winograd F(2x2, 3x3): V = B^T d B for every 4x4 input tile d (stride 2,
+ * zero outside the image), 16 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the
+ * 2x2 output tile A^T M A, bias, relu.
+ * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+ * The transforms run along tile rows, vectorised across tiles. */
+static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const real *u, const real *b,
+                                const fnn_conv_geom *g, const fnn_wino_plan *pl,
+                                int64_t r0, int64_t r1, int act)
+{
+    const int64_t ho = g->h_out, wo = g->w_out, C = g->c, CO = g->c_out;
+    const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
+    const int64_t vplane = C * L, mplane = CO * L;
+    FNN(wino_in_block)(v, x, g, pl, r0, r1);
     for (int k = 0; k < 16; k++)
         FNN(fnn_gemm_serial)(0, 0, CO, L, C, 1, u + (int64_t)k * CO * C, C, v + (int64_t)k * vplane, L,
                              0, m + (int64_t)k * mplane, L);
@@ -664,6 +697,155 @@ static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w,
             const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
             FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
         }
+    }
+}
+
+/* The weight gradient by Winograd F(2x2, 3x3) (fnn_conv_use_wino(g) holds), the adjoint of
+ * wino_fwd_block: with V = B^T d B for every input tile and dM = A dY A^T for the matching 2x2
+ * output-gradient tile (zero past H_out / W_out), dU[k] (C_out, C) = sum over tiles of
+ * dM[k] (C_out, L) @ V[k]^T (L, C), 16 GEMMs per block of tile rows, and dw = G^T dU G per
+ * filter. Same blocks as the forward pass, but handed out statically (thread t always sums the
+ * same run of blocks into its own dU, thread 0 into the shared one; added in thread order), so
+ * dw is identical from run to run. db comes from the same pass over dz, in double.
+ * Workspace: the forward plan (its U region is thread 0's dU, its per-thread V and M hold V
+ * and dM), then T - 1 more dU accumulators and T x C_out double bias sums. */
+/* dM = A dY A^T for the 2x2 output-gradient tile [[a, b], [c, d]] in slot tx of the 16 planes
+ * of stride mplane at e; A = [[1, 0], [1, 1], [1, -1], [0, -1]] */
+static inline void FNN(wino_dy_store)(real *restrict e, int64_t mplane, int64_t tx,
+                                      real a, real b, real c, real d)
+{
+    const real p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};
+    for (int i = 0; i < 4; i++) {
+        e[(i * 4 + 0) * mplane + tx] = p[i];
+        e[(i * 4 + 1) * mplane + tx] = p[i] + q[i];
+        e[(i * 4 + 2) * mplane + tx] = p[i] - q[i];
+        e[(i * 4 + 3) * mplane + tx] = -q[i];
+    }
+}
+
+/* dM for the output-gradient tiles of one tile row of one output channel: z0 / z1 its two rows
+ * (z1 NULL past H_out), e tile 0's slot in plane 0; tiles tx < whole have both columns inside,
+ * the one at whole (odd W_out) only its left one, the rest reads as zeros. Returns the row's
+ * sum in double (for db). */
+static inline double FNN(wino_dy_tiles)(real *restrict e, int64_t mplane, const real *restrict z0,
+                                        const real *restrict z1, int64_t whole, int64_t tw)
+{
+    double s = 0;
+    if (z1) {
+        #pragma omp simd reduction(+:s)
+        for (int64_t tx = 0; tx < whole; tx++) {
+            const real a = z0[2 * tx], b = z0[2 * tx + 1], c = z1[2 * tx], d = z1[2 * tx + 1];
+            s += ((double)a + (double)b) + ((double)c + (double)d);
+            FNN(wino_dy_store)(e, mplane, tx, a, b, c, d);
+        }
+    } else {
+        #pragma omp simd reduction(+:s)
+        for (int64_t tx = 0; tx < whole; tx++) {
+            const real a = z0[2 * tx], b = z0[2 * tx + 1];
+            s += (double)a + (double)b;
+            FNN(wino_dy_store)(e, mplane, tx, a, b, 0, 0);
+        }
+    }
+    if (whole < tw) {
+        const real a = z0[2 * whole], c = z1 ? z1[2 * whole] : (real)0;
+        s += (double)a + (double)c;
+        FNN(wino_dy_store)(e, mplane, whole, a, 0, c, 0);
+    }
+    return s;
+}
+
+/* dw (C_out, C, 3, 3) = G^T dU G for every filter, dU (16, C_out, C); filters f0 .. f1-1 */
+static void FNN(wino_dw_out)(real *dw, const real *du, int64_t plane, int64_t f0, int64_t f1)
+{
+    for (int64_t f = f0; f < f1; f++) {
+        real t[3][4];
+        for (int j = 0; j < 4; j++) {              /* G^T dU: rows */
+            const real u0 = du[(0 + j) * plane + f], u1 = du[(4 + j) * plane + f];
+            const real u2 = du[(8 + j) * plane + f], u3 = du[(12 + j) * plane + f];
+            t[0][j] = u0 + (u1 + u2) / 2;
+            t[1][j] = (u1 - u2) / 2;
+            t[2][j] = (u1 + u2) / 2 + u3;
+        }
+        real *o = dw + f * 9;
+        for (int i = 0; i < 3; i++) {              /* (G^T dU) G: columns */
+            o[i * 3 + 0] = t[i][0] + (t[i][1] + t[i][2]) / 2;
+            o[i * 3 + 1] = (t[i][1] - t[i][2]) / 2;
+            o[i * 3 + 2] = (t[i][1] + t[i][2]) / 2 + t[i][3];
+        }
+    }
+}
+
+/* dw and db (db may be NULL) from dz (N, C_out, H_out, W_out), the activation already applied */
+static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const real *x,
+                         const fnn_conv_geom *g)
+{
+    const fnn_dw_wino_plan dp = fnn_dw_wino_make_plan(g, (int)sizeof(real));
+    const fnn_wino_plan *wp = &dp.w;
+    const int64_t C = g->c, CO = g->c_out, ho = g->h_out, wo = g->w_out, plane = CO * C;
+    const int64_t th = wp->tiles_h, tw = wp->tiles_w, whole = wo / 2;
+    char *wbase = (char *)work + wp->base;
+    double *dbacc = (double *)((char *)work + dp.dbacc);
+    int ntw = fnn_threads_for(g->n * CO * ho * wo * C * 4, FNN_CONV_GRAIN);
+    if (ntw > g->threads)
+        ntw = g->threads;
+    const int64_t all_rows = g->n * th, nblocks = (all_rows + wp->rows - 1) / wp->rows;
+    #pragma omp parallel num_threads(ntw) if(ntw > 1)
+    {
+        const int t = fnn_thread_id();
+        int T = 1;                         /* the team OpenMP really gave us */
+#ifdef _OPENMP
+        T = omp_get_num_threads();
+#endif
+        char *mine = wbase + wp->per_thread * t;
+        real *v = (real *)(mine + wp->v), *m = (real *)(mine + wp->m);
+        real *du = t == 0 ? (real *)work : (real *)((char *)work + dp.du + dp.du_bytes * (t - 1));
+        double *dbt = dbacc + (int64_t)t * CO;
+        for (int64_t co = 0; co < CO; co++)
+            dbt[co] = 0;
+        int first = 1;
+        #pragma omp for schedule(static) nowait   /* static: run-to-run identical dw */
+        for (int64_t bi = 0; bi < nblocks; bi++) {
+            const int64_t r0 = bi * wp->rows;
+            const int64_t r1 = all_rows - r0 < wp->rows ? all_rows : r0 + wp->rows;
+            const int64_t L = (r1 - r0) * tw, mplane = CO * L;
+            FNN(wino_in_block)(v, x, g, wp, r0, r1);
+            for (int64_t co = 0; co < CO; co++) {
+                double s = 0;
+                for (int64_t gr = r0; gr < r1; gr++) {
+                    const int64_t n = gr / th, ty = gr % th;
+                    const real *z0 = dz + (n * CO + co) * ho * wo + 2 * ty * wo;
+                    const real *z1 = 2 * ty + 1 < ho ? z0 + wo : NULL;
+                    s += FNN(wino_dy_tiles)(m + co * L + (gr - r0) * tw, mplane, z0, z1, whole, tw);
+                }
+                dbt[co] += s;
+            }
+            for (int k = 0; k < 16; k++)
+                FNN(fnn_gemm_serial)(0, 1, CO, C, L, 1, m + (int64_t)k * mplane, L,
+                                     v + (int64_t)k * C * L, L, first ? 0 : 1, du + (int64_t)k * plane, C);
+            first = 0;
+        }
+        if (first)                         /* this thread had no block: contribute zeros */
+            for (int64_t k = 0; k < 16 * plane; k++)
+                du[k] = 0;
+        real *du0 = (real *)work;
+        if (T > 1) {
+            #pragma omp barrier
+            const int64_t k0 = 16 * plane * t / T, k1 = 16 * plane * (t + 1) / T;
+            for (int u = 1; u < T; u++) {  /* dU += the other threads' accumulators, in order */
+                const real *other = (const real *)((char *)work + dp.du + dp.du_bytes * (u - 1));
+                for (int64_t k = k0; k < k1; k++)
+                    du0[k] += other[k];
+            }
+            #pragma omp barrier
+        }
+        FNN(wino_dw_out)(dw, du0, plane, plane * t / T, plane * (t + 1) / T);
+        if (db && t == 0)
+            for (int64_t co = 0; co < CO; co++) {
+                double s = 0;
+                for (int u = 0; u < T; u++)
+                    s += dbacc[(int64_t)u * CO + co];
+                db[co] = (real)s;
+            }
     }
 }
 
@@ -990,14 +1172,11 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                          const fnn_conv_geom *g, int act)
 {
     fnn_conv_geom gt;
-    if (dx && g->n > 0 && fnn_conv_dx_wino(g, &gt)) {
-        /* dx by Winograd as the transposed convolution of dz, then dw and db by im2col below */
+    if (g->n > 0 && fnn_conv_dx_wino(g, &gt) && (dx || (dw && fnn_conv_use_wino(g)))) {
+        /* dx by Winograd as the transposed convolution of dz; dw (and db) by Winograd too when
+         * the convolution itself qualifies, else by im2col below */
         const fnn_dx_wino_plan dp = fnn_dx_wino_make_plan(g, &gt, act, (int)sizeof(real));
         real *wflip = (real *)((char *)work + dp.wflip);
-        for (int64_t co = 0; co < g->c_out; co++)
-            for (int64_t c = 0; c < g->c; c++)
-                for (int k = 0; k < 9; k++)
-                    wflip[(c * g->c_out + co) * 9 + k] = w[(co * g->c + c) * 9 + (8 - k)];
         const real *dz = dy;
         if (act == FNN_ACT_RELU) {
             real *dzfull = (real *)((char *)work + dp.dz);
@@ -1010,8 +1189,16 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
             }
             dz = dzfull;
         }
-        FNN(wino_forward)(dx, work, dz, wflip, NULL, &gt, FNN_ACT_NONE);
-        if (dw || db)
+        if (dx) {
+            for (int64_t co = 0; co < g->c_out; co++)
+                for (int64_t c = 0; c < g->c; c++)
+                    for (int k = 0; k < 9; k++)
+                        wflip[(c * g->c_out + co) * 9 + k] = w[(co * g->c + c) * 9 + (8 - k)];
+            FNN(wino_forward)(dx, work, dz, wflip, NULL, &gt, FNN_ACT_NONE);
+        }
+        if (dw && fnn_conv_use_wino(g))
+            FNN(wino_dw)(dw, db, (char *)work + dp.rest, dz, x, g);
+        else if (dw || db)
             FNN(fnn_conv2d_bwd)(NULL, dw, db, (char *)work + dp.rest, dy, x, w, y, g, act);
         return;
     }
