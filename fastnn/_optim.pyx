@@ -321,8 +321,18 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01,
 # -------------------------------------------------------------------------------- Adam, AdamW
 
 cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq, object step,
-                   double lr, double beta1, double beta2, double eps, double weight_decay,
-                   bint amsgrad, object max_exp_avg_sq, bint maximize, int decoupled) except -1:
+                   object lr_arg, object beta1_arg, object beta2_arg, object eps_arg,
+                   object weight_decay_arg, object amsgrad_arg, object max_exp_avg_sq,
+                   object maximize_arg, int decoupled) except -1:
+    """adam_step / adamw_step (decoupled weight decay): the arguments as the user gave them,
+    converted here (TypeError naming the argument), then checked."""
+    cdef double lr = real_arg(lr_arg, "lr")
+    cdef double beta1 = real_arg(beta1_arg, "beta1")
+    cdef double beta2 = real_arg(beta2_arg, "beta2")
+    cdef double eps = real_arg(eps_arg, "eps")
+    cdef double weight_decay = real_arg(weight_decay_arg, "weight_decay")
+    cdef bint amsgrad = flag_arg(amsgrad_arg, "amsgrad")
+    cdef bint maximize = flag_arg(maximize_arg, "maximize")
     cdef int64_t k = as_step(step)
     check_nonneg(lr, "learning rate")
     check_nonneg(eps, "epsilon value")
@@ -381,15 +391,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, object step, lr=1e-3, beta1=0.9,
     grad: same dtype and shape, any layout, read only. exp_avg, exp_avg_sq, max_exp_avg_sq: same
     dtype and shape, updated in place; max_exp_avg_sq may be None unless amsgrad. Returns None.
     """
-    cdef double lr_ = real_arg(lr, "lr")
-    cdef double beta1_ = real_arg(beta1, "beta1")
-    cdef double beta2_ = real_arg(beta2, "beta2")
-    cdef double eps_ = real_arg(eps, "eps")
-    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
-    cdef bint amsgrad_ = flag_arg(amsgrad, "amsgrad")
-    cdef bint maximize_ = flag_arg(maximize, "maximize")
-    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr_, beta1_, beta2_, eps_, weight_decay_,
-              amsgrad_, max_exp_avg_sq, maximize_, 0)
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+              amsgrad, max_exp_avg_sq, maximize, 0)
 
 
 def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, lr=1e-3,
@@ -398,12 +401,5 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq, object step, lr=1e-3,
     """One step of torch.optim.AdamW, in place: adam_step with decoupled weight decay
     (``param *= 1 - lr * weight_decay`` before the update; the gradient is not decayed).
     Same arrays and conventions as adam_step. Returns None."""
-    cdef double lr_ = real_arg(lr, "lr")
-    cdef double beta1_ = real_arg(beta1, "beta1")
-    cdef double beta2_ = real_arg(beta2, "beta2")
-    cdef double eps_ = real_arg(eps, "eps")
-    cdef double weight_decay_ = real_arg(weight_decay, "weight_decay")
-    cdef bint amsgrad_ = flag_arg(amsgrad, "amsgrad")
-    cdef bint maximize_ = flag_arg(maximize, "maximize")
-    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr_, beta1_, beta2_, eps_, weight_decay_,
-              amsgrad_, max_exp_avg_sq, maximize_, 1)
+    adam_impl(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+              amsgrad, max_exp_avg_sq, maximize, 1)

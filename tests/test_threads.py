@@ -68,10 +68,15 @@ def test_omp_num_threads_is_honoured():
                    OMP_NUM_THREADS="1") == "2"
 
 
+def _fastnn_openblas(info):
+    """threadpoolctl's entries for fastnn's own OpenBLAS (the scipy-openblas32 wheel's)."""
+    return [i for i in info if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
+
+
 def test_threadpoolctl_sees_fastnn_openblas_and_openmp(restore_threads):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     info = threadpoolctl.threadpool_info()
-    ours = [i for i in info if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
+    ours = _fastnn_openblas(info)
     assert len(ours) == 1
     assert ours[0]["num_threads"] == 1          # fastnn keeps its OpenBLAS single-threaded
     assert any(i["user_api"] == "openmp" for i in info)
@@ -199,11 +204,7 @@ def test_threadpoolctl_blas_limit_does_not_thread_fastnn_blas(restore_threads):
     x, w = rng.standard_normal((300, 200)), rng.standard_normal((250, 200))
     before = F.linear_forward(x, w)[0]
     with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
-        ours = [i for i in threadpoolctl.threadpool_info()
-                if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
-        assert ours[0]["num_threads"] == 3                # the limit did reach it
+        assert _fastnn_openblas(threadpoolctl.threadpool_info())[0]["num_threads"] == 3   # the limit reached it
         during = F.linear_forward(x, w)[0]
-        ours = [i for i in threadpoolctl.threadpool_info()
-                if i["internal_api"] == "openblas" and "scipy_openblas32" in i["filepath"]]
-        assert ours[0]["num_threads"] == 1
+        assert _fastnn_openblas(threadpoolctl.threadpool_info())[0]["num_threads"] == 1
     assert np.array_equal(before, during)
