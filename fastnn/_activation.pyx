@@ -49,12 +49,16 @@ cdef enum:
 
 # ---- ctx classes: what each backward needs ------------------------------------------------------
 
-cdef class ReluCtx:
-    """What relu_backward needs: y, the forward's output (x's shape)."""
+cdef class _OutputCtx:
+    """A ctx that keeps y, the forward's output; the repr names the subclass."""
     cdef readonly cnp.ndarray y
 
     def __repr__(self):
-        return f"ReluCtx(y={shape_str(self.y)})"
+        return f"{type(self).__name__}(y={shape_str(self.y)})"
+
+
+cdef class ReluCtx(_OutputCtx):
+    """What relu_backward needs: y, the forward's output (x's shape)."""
 
 
 cdef class LeakyReluCtx:
@@ -66,28 +70,16 @@ cdef class LeakyReluCtx:
         return f"LeakyReluCtx(x={shape_str(self.x)}, negative_slope={self.negative_slope!r})"
 
 
-cdef class SigmoidCtx:
+cdef class SigmoidCtx(_OutputCtx):
     """What sigmoid_backward needs: y, the forward's output."""
-    cdef readonly cnp.ndarray y
-
-    def __repr__(self):
-        return f"SigmoidCtx(y={shape_str(self.y)})"
 
 
-cdef class TanhCtx:
+cdef class TanhCtx(_OutputCtx):
     """What tanh_backward needs: y, the forward's output."""
-    cdef readonly cnp.ndarray y
-
-    def __repr__(self):
-        return f"TanhCtx(y={shape_str(self.y)})"
 
 
-cdef class SignCtx:
+cdef class SignCtx(_OutputCtx):
     """What sign_backward needs: y, the forward's output (only its shape and dtype are used)."""
-    cdef readonly cnp.ndarray y
-
-    def __repr__(self):
-        return f"SignCtx(y={shape_str(self.y)})"
 
 
 cdef class GeluCtx:
@@ -130,6 +122,16 @@ cdef inline cnp.ndarray apply_unary(cnp.ndarray xa, object out, object x, unary_
     return y
 
 
+cdef inline tuple forward_keeping_y(object x, object out, _OutputCtx ctx, unary_f32 f32,
+                                    unary_f64 f64):
+    """(y, ctx) of an activation whose backward reads its output: y = f(x) (apply_unary) and
+    ctx.y = y; ctx is a new ctx of the op's class."""
+    float_typenum(x, "x")
+    cdef cnp.ndarray y = apply_unary(c_array(x), out, x, f32, f64)
+    ctx.y = y
+    return y, ctx
+
+
 cdef inline cnp.ndarray apply_grad(object dy, cnp.ndarray saved, grad_f32 f32, grad_f64 f64):
     """dy checked against the ctx's saved array, then a new array dx = g(dy, saved)."""
     cdef cnp.ndarray dya = grad_like(dy, saved)
@@ -158,12 +160,7 @@ def relu_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before relu_backward gives wrong gradients.
     """
-    float_typenum(x, "x")
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_relu_fwd_f32, fnn_relu_fwd_f64)
-    cdef ReluCtx ctx = ReluCtx.__new__(ReluCtx)
-    ctx.y = y
-    return y, ctx
+    return forward_keeping_y(x, out, ReluCtx.__new__(ReluCtx), fnn_relu_fwd_f32, fnn_relu_fwd_f64)
 
 
 def relu_backward(dy, ReluCtx ctx not None):
@@ -230,12 +227,7 @@ def sigmoid_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before sigmoid_backward gives wrong gradients.
     """
-    float_typenum(x, "x")
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
-    cdef SigmoidCtx ctx = SigmoidCtx.__new__(SigmoidCtx)
-    ctx.y = y
-    return y, ctx
+    return forward_keeping_y(x, out, SigmoidCtx.__new__(SigmoidCtx), fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
 
 
 def sigmoid_backward(dy, SigmoidCtx ctx not None):
@@ -254,12 +246,7 @@ def tanh_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before tanh_backward gives wrong gradients.
     """
-    float_typenum(x, "x")
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
-    cdef TanhCtx ctx = TanhCtx.__new__(TanhCtx)
-    ctx.y = y
-    return y, ctx
+    return forward_keeping_y(x, out, TanhCtx.__new__(TanhCtx), fnn_tanh_fwd_f32, fnn_tanh_fwd_f64)
 
 
 def tanh_backward(dy, TanhCtx ctx not None):
@@ -277,12 +264,7 @@ def sign_forward(x, *, out=None):
     out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
     and not overlapping x; y is written into it and ``y is out``.
     """
-    float_typenum(x, "x")
-    cdef cnp.ndarray xa = c_array(x)
-    cdef cnp.ndarray y = apply_unary(xa, out, x, fnn_sign_fwd_f32, fnn_sign_fwd_f64)
-    cdef SignCtx ctx = SignCtx.__new__(SignCtx)
-    ctx.y = y
-    return y, ctx
+    return forward_keeping_y(x, out, SignCtx.__new__(SignCtx), fnn_sign_fwd_f32, fnn_sign_fwd_f64)
 
 
 def sign_backward(dy, SignCtx ctx not None):

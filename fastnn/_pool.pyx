@@ -77,35 +77,28 @@ cdef inline int64_t pool_out_size(int64_t n, int64_t k, int64_t s, int64_t p, bi
     return out
 
 
-cdef cnp.ndarray check_dy(object dy, int t, fnn_pool_geom *g):
+cdef cnp.ndarray check_dy(object dy, int t, int64_t n, int64_t c, int64_t h_out, int64_t w_out):
+    """A backward's dy checked to be the forward output's dtype t and shape (n, c, h_out, w_out)."""
     check_same_dtype(t, dy, "dy", "x")
     cdef cnp.ndarray dya = c_array(dy)
-    if (dya.ndim != 4 or dya.shape[0] != g.n or dya.shape[1] != g.c or dya.shape[2] != g.h_out
-            or dya.shape[3] != g.w_out):
-        raise ValueError(f"dy must have the forward output's shape ({g.n}, {g.c}, {g.h_out}, "
-                         f"{g.w_out}), got {shape_str(dya)}")
+    if (dya.ndim != 4 or dya.shape[0] != n or dya.shape[1] != c or dya.shape[2] != h_out
+            or dya.shape[3] != w_out):
+        raise ValueError(f"dy must have the forward output's shape ({n}, {c}, {h_out}, "
+                         f"{w_out}), got {shape_str(dya)}")
     return dya
 
 
-cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum):
+cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum, object out=None,
+                      object x=None):
+    """A result of shape (a, b, c, d): a new array, or a forward's out checked to receive it and
+    not to overlap x (_common.pxd)."""
     cdef cnp.npy_intp dims[4]
     dims[0] = a
     dims[1] = b
     dims[2] = c
     dims[3] = d
-    return new_array(4, dims, typenum)
-
-
-cdef cnp.ndarray pooled(int64_t a, int64_t b, int64_t c, int64_t d, int typenum, object out,
-                        object x):
-    """The forward's result (a, b, c, d): a new array, or out checked to receive it (_common.pxd)."""
     if out is None:
-        return out4(a, b, c, d, typenum)
-    cdef cnp.npy_intp dims[4]
-    dims[0] = a
-    dims[1] = b
-    dims[2] = c
-    dims[3] = d
+        return new_array(4, dims, typenum)
     cdef cnp.ndarray o = check_out(out, 4, dims, typenum)
     check_no_overlap(o, x, "x")
     return o
@@ -174,7 +167,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, 
     cdef fnn_pool_geom g
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
     cdef int t = cnp.PyArray_TYPE(xa)
-    cdef cnp.ndarray y = pooled(g.n, g.c, g.h_out, g.w_out, t, out, x)
+    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t, out, x)
     cdef cnp.ndarray idx = out4(g.n, g.c, g.h_out, g.w_out, cnp.NPY_INT32)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -195,7 +188,7 @@ def max_pool2d_backward(dy, MaxPool2dCtx ctx not None):
     routed to its window's argmax (summed where windows overlap)."""
     cdef fnn_pool_geom g = ctx.g
     cdef int t = ctx.t
-    cdef cnp.ndarray dya = check_dy(dy, t, &g)
+    cdef cnp.ndarray dya = check_dy(dy, t, g.n, g.c, g.h_out, g.w_out)
     cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -239,7 +232,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     cdef cnp.ndarray xa = pool_setup(&g, x, kernel_size, stride, padding, ceil_mode)
     cdef int t = cnp.PyArray_TYPE(xa)
     cdef int cip = 1 if flag_arg(count_include_pad, "count_include_pad") else 0
-    cdef cnp.ndarray y = pooled(g.n, g.c, g.h_out, g.w_out, t, out, x)
+    cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t, out, x)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), &g, cip)
@@ -258,7 +251,7 @@ def avg_pool2d_backward(dy, AvgPool2dCtx ctx not None):
     cdef fnn_pool_geom g = ctx.g
     cdef int t = ctx.t
     cdef int cip = ctx.count_include_pad
-    cdef cnp.ndarray dya = check_dy(dy, t, &g)
+    cdef cnp.ndarray dya = check_dy(dy, t, g.n, g.c, g.h_out, g.w_out)
     cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
     with nogil:
         if t == cnp.NPY_FLOAT32:
@@ -295,7 +288,7 @@ def global_avg_pool2d_forward(x, *, out=None):
     if h <= 0 or w <= 0:
         raise ValueError(f"x {shape_str(xa)}: height and width must be positive")
     cdef int t = cnp.PyArray_TYPE(xa)
-    cdef cnp.ndarray y = pooled(n, c, 1, 1, t, out, x)
+    cdef cnp.ndarray y = out4(n, c, 1, 1, t, out, x)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             fnn_global_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n * c, h * w)
@@ -311,11 +304,8 @@ def global_avg_pool2d_forward(x, *, out=None):
 def global_avg_pool2d_backward(dy, GlobalAvgPool2dCtx ctx not None):
     """Gradient of global_avg_pool2d_forward: dy (N, C, 1, 1) -> dx (N, C, H, W) = dy / (H*W)."""
     cdef int t = ctx.t
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
     cdef int64_t n = ctx.input_shape[0], c = ctx.input_shape[1], h = ctx.input_shape[2], w = ctx.input_shape[3]
-    if dya.ndim != 4 or dya.shape[0] != n or dya.shape[1] != c or dya.shape[2] != 1 or dya.shape[3] != 1:
-        raise ValueError(f"dy must have the forward output's shape ({n}, {c}, 1, 1), got {shape_str(dya)}")
+    cdef cnp.ndarray dya = check_dy(dy, t, n, c, 1, 1)
     cdef cnp.ndarray dx = out4(n, c, h, w, t)
     with nogil:
         if t == cnp.NPY_FLOAT32:
