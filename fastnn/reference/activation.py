@@ -17,17 +17,23 @@ class _Ctx:
     __slots__ = ()
 
     def __repr__(self):
+        slots = [k for c in reversed(type(self).__mro__) for k in c.__dict__.get("__slots__", ())]
         fields = ", ".join(f"{k}={getattr(self, k).shape if isinstance(getattr(self, k), np.ndarray) else getattr(self, k)!r}"
-                           for k in self.__slots__)
+                           for k in slots)
         return f"{type(self).__name__}({fields})"
 
 
-class ReluCtx(_Ctx):
-    """What relu_backward needs: y, the forward's output."""
+class _OutputCtx(_Ctx):
+    """A ctx that keeps y, the forward's output."""
     __slots__ = ("y",)
 
     def __init__(self, y):
         self.y = y
+
+
+class ReluCtx(_OutputCtx):
+    """What relu_backward needs: y, the forward's output."""
+    __slots__ = ()
 
 
 class LeakyReluCtx(_Ctx):
@@ -38,28 +44,19 @@ class LeakyReluCtx(_Ctx):
         self.x, self.negative_slope = x, negative_slope
 
 
-class SigmoidCtx(_Ctx):
+class SigmoidCtx(_OutputCtx):
     """What sigmoid_backward needs: y, the forward's output."""
-    __slots__ = ("y",)
-
-    def __init__(self, y):
-        self.y = y
+    __slots__ = ()
 
 
-class TanhCtx(_Ctx):
+class TanhCtx(_OutputCtx):
     """What tanh_backward needs: y, the forward's output."""
-    __slots__ = ("y",)
-
-    def __init__(self, y):
-        self.y = y
+    __slots__ = ()
 
 
-class SignCtx(_Ctx):
+class SignCtx(_OutputCtx):
     """What sign_backward needs: y, the forward's output (only its shape and dtype)."""
-    __slots__ = ("y",)
-
-    def __init__(self, y):
-        self.y = y
+    __slots__ = ()
 
 
 class GeluCtx(_Ctx):
