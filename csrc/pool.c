@@ -32,6 +32,18 @@ static inline int64_t fnn_pool_padded_extent(int64_t o, int64_t s, int64_t p, in
     return (hi > n + p ? n + p : hi) - lo;
 }
 
+/* The average's divisor for output (oh, ow), whose clipped window is [h0, h1) x [w0, w1): the
+ * padded window's area with count_include_pad, else the number of real pixels. */
+static inline int64_t fnn_pool_divisor(const fnn_pool_geom *g, int64_t oh, int64_t ow,
+                                       int64_t h0, int64_t h1, int64_t w0, int64_t w1,
+                                       int count_include_pad)
+{
+    return count_include_pad
+        ? fnn_pool_padded_extent(oh, g->sh, g->ph, g->kh, g->h) *
+          fnn_pool_padded_extent(ow, g->sw, g->pw, g->kw, g->w)
+        : (h1 - h0) * (w1 - w0);
+}
+
 #define FNN_GENERIC "pool.c"
 #include "dtype.h"
 
@@ -291,10 +303,7 @@ void FNN(fnn_avg_pool2d_fwd)(real *y, const real *x, const fnn_pool_geom *g, int
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++)
                         s += xc[ih * w + iw];
-                int64_t div = count_include_pad
-                    ? fnn_pool_padded_extent(oh, g->sh, g->ph, g->kh, g->h) *
-                      fnn_pool_padded_extent(ow, g->sw, g->pw, g->kw, w)
-                    : (h1 - h0) * (w1 - w0);
+                int64_t div = fnn_pool_divisor(g, oh, ow, h0, h1, w0, w1, count_include_pad);
                 yq[oh * wo + ow] = s / (real)div;
             }
         }
@@ -324,10 +333,7 @@ void FNN(fnn_avg_pool2d_bwd)(real *dx, const real *dy, const fnn_pool_geom *g, i
             for (int64_t ow = 0; ow < wo; ow++) {
                 int64_t w0, w1;
                 fnn_pool_window(ow, g->sw, g->pw, g->kw, w, &w0, &w1);
-                int64_t div = count_include_pad
-                    ? fnn_pool_padded_extent(oh, g->sh, g->ph, g->kh, g->h) *
-                      fnn_pool_padded_extent(ow, g->sw, g->pw, g->kw, w)
-                    : (h1 - h0) * (w1 - w0);
+                int64_t div = fnn_pool_divisor(g, oh, ow, h0, h1, w0, w1, count_include_pad);
                 const real v = dyq[oh * wo + ow] / (real)div;
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++)

@@ -82,6 +82,17 @@ cdef inline cnp.ndarray state_arg(object s, int t, cnp.ndarray p, str name):
     return <cnp.ndarray>s
 
 
+cdef inline cnp.ndarray optional_state(object s, int t, cnp.ndarray p, str name, bint required,
+                                      str when):
+    """state_arg() for a buffer that may be None unless required (ValueError: "<name> is
+    required when <when>")."""
+    if s is not None:
+        return state_arg(s, t, p, name)
+    if required:
+        raise ValueError(f"{name} is required when {when}")
+    return None
+
+
 cdef inline cnp.ndarray grad_arg(object g, int t, cnp.ndarray p):
     """grad: param's dtype and shape, any layout (copied to contiguous when needed)."""
     check_same_dtype(t, g, "grad", "param")
@@ -186,11 +197,9 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
-    cdef cnp.ndarray g = grad_arg(grad, t, p), b = None
-    if momentum_buf is not None:
-        b = state_arg(momentum_buf, t, p, "momentum_buf")
-    elif momentum_ != 0:
-        raise ValueError("momentum_buf is required when momentum != 0")
+    cdef cnp.ndarray g = grad_arg(grad, t, p)
+    cdef cnp.ndarray b = optional_state(momentum_buf, t, p, "momentum_buf", momentum_ != 0,
+                                        "momentum != 0")
     cdef Spans w
     w.n = 0
     add_span(&w, p)
@@ -282,15 +291,10 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01,
     cdef int t = param_arg(param)
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
-    cdef cnp.ndarray sq = state_arg(square_avg, t, p, "square_avg"), b = None, ga = None
-    if momentum_buf is not None:
-        b = state_arg(momentum_buf, t, p, "momentum_buf")
-    elif momentum_ > 0:
-        raise ValueError("momentum_buf is required when momentum > 0")
-    if grad_avg is not None:
-        ga = state_arg(grad_avg, t, p, "grad_avg")
-    elif centered_:
-        raise ValueError("grad_avg is required when centered=True")
+    cdef cnp.ndarray sq = state_arg(square_avg, t, p, "square_avg")
+    cdef cnp.ndarray b = optional_state(momentum_buf, t, p, "momentum_buf", momentum_ > 0,
+                                        "momentum > 0")
+    cdef cnp.ndarray ga = optional_state(grad_avg, t, p, "grad_avg", centered_, "centered=True")
     cdef Spans w
     w.n = 0
     add_span(&w, p)
@@ -345,11 +349,9 @@ cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq,
     cdef cnp.ndarray p = <cnp.ndarray>param
     cdef cnp.ndarray g = grad_arg(grad, t, p)
     cdef cnp.ndarray m = state_arg(exp_avg, t, p, "exp_avg")
-    cdef cnp.ndarray v = state_arg(exp_avg_sq, t, p, "exp_avg_sq"), vm = None
-    if max_exp_avg_sq is not None:
-        vm = state_arg(max_exp_avg_sq, t, p, "max_exp_avg_sq")
-    elif amsgrad:
-        raise ValueError("max_exp_avg_sq is required when amsgrad=True")
+    cdef cnp.ndarray v = state_arg(exp_avg_sq, t, p, "exp_avg_sq")
+    cdef cnp.ndarray vm = optional_state(max_exp_avg_sq, t, p, "max_exp_avg_sq", amsgrad,
+                                         "amsgrad=True")
     cdef Spans w
     w.n = 0
     add_span(&w, p)

@@ -362,15 +362,20 @@ def _groups(params, opts):
     return [{"params": params[:2]}, {"params": params[2:], "lr": opts["lr"] * 0.5}]
 
 
+def _step(opt, params, gs):
+    """One opt.step() with gs[i] as the gradient of params[i]."""
+    for p, g in zip(params, gs):
+        p.grad = g
+    opt.step()
+
+
 def _trajectory(name, opts, params0, grads, backend):
     params = [FakeParam(p.data.copy()) for p in params0]
     opt = getattr(optim, name)(_groups(params, opts), **opts)
     out = []
     with fastnn.use_backend(backend):
         for gs in grads:
-            for p, g in zip(params, gs):
-                p.grad = g
-            opt.step()
+            _step(opt, params, gs)
             out.append([p.data.copy() for p in params])
     return out, opt
 
@@ -503,9 +508,7 @@ def test_state_dict_round_trip(rng, name, opts):
     opt2 = getattr(optim, name)(_groups(resumed, opts), **opts)
     opt2.load_state_dict(sd)
     for gs in grads[5:]:
-        for p, g in zip(resumed, gs):
-            p.grad = g
-        opt2.step()
+        _step(opt2, resumed, gs)
     for x, y in zip(resumed, straight[-1]):
         assert_close(x.data, y, np.float64)
     # the loaded buffers are copies, not the saved arrays
@@ -528,9 +531,7 @@ def test_load_torch_state_dict(rng):
     opt = optim.AdamW(_groups(ours, opts), **opts)
     opt.load_state_dict(topt.state_dict())
     for gs in grads[4:]:
-        for p, g in zip(ours, gs):
-            p.grad = g
-        opt.step()
+        _step(opt, ours, gs)
     for p, w in zip(ours, want[-1]):
         assert_close(p.data, w, np.float64)
     assert isinstance(opt.state[ours[0]]["step"], int)

@@ -30,16 +30,21 @@ def _pair(v, name):
     return int(h), int(w)
 
 
+def _check_stride_padding(s, p, stride, padding):
+    """ValueError unless the pairs s (of the argument stride) > 0 and p (of padding) >= 0."""
+    if s[0] <= 0 or s[1] <= 0:
+        raise ValueError(f"stride must be positive, got {stride!r}")
+    if p[0] < 0 or p[1] < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+
+
 def _conv_sizes(h, w, kernel, stride, padding, dilation):
     """Checked ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (h_out, w_out))."""
     (kh, kw), (sh, sw) = kernel, _pair(stride, "stride")
     (ph, pw), (dh, dw) = _pair(padding, "padding"), _pair(dilation, "dilation")
     if kh <= 0 or kw <= 0:
         raise ValueError(f"kernel size must be positive, got ({kh}, {kw})")
-    if sh <= 0 or sw <= 0:
-        raise ValueError(f"stride must be positive, got {stride!r}")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    _check_stride_padding((sh, sw), (ph, pw), stride, padding)
     if dh <= 0 or dw <= 0:
         raise ValueError(f"dilation must be positive, got {dilation!r}")
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag
-from .conv import _pair
+from .conv import _pair, _check_stride_padding
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
            "global_avg_pool2d_forward", "global_avg_pool2d_backward"]
@@ -23,10 +23,7 @@ def _setup(x, kernel_size, stride, padding, ceil_mode):
     ph, pw = _pair(padding, "padding")
     if kh <= 0 or kw <= 0:
         raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
-    if sh <= 0 or sw <= 0:
-        raise ValueError(f"stride must be positive, got {stride!r}")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    _check_stride_padding((sh, sw), (ph, pw), stride, padding)
     if 2 * ph > kh or 2 * pw > kw:
         raise ValueError(f"padding ({ph}, {pw}) must be at most half the kernel size ({kh}, {kw})")
     if h <= 0 or w <= 0:
