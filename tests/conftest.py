@@ -111,24 +111,26 @@ needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed (
 
 # ---- shared by tests/test_activation.py and tests/test_softmax.py (convpool clean-up) --------
 
-def check_bad_x(f):
-    """The forward f rejects a non-array x and a non-float dtype with the bindings' messages."""
+def check_bad_input(impl, op, other):
+    """impl's <op>_forward rejects a non-array x and a non-float dtype, and <op>_backward, given
+    the ctx of a float32 (2, 3) forward, rejects a dy of another shape, dtype or type, and
+    (TypeError) None, the ctx of impl's <other>_forward and that of the other backend's <op>."""
+    f, b = getattr(impl, f"{op}_forward"), getattr(impl, f"{op}_backward")
     with pytest.raises(TypeError, match="x must be a numpy.ndarray"):
         f([1.0, 2.0])
     for dt in (np.int64, np.float16, np.complex64, np.complex128, bool):
         with pytest.raises(TypeError, match="x must have dtype float32 or float64"):
             f(np.ones(3, dt))
-
-
-def check_bad_dy(b, ctx, *wrong_ctxs):
-    """The backward b, given the ctx of a forward on a float32 (2, 3) x, rejects a dy of another
-    shape, dtype or type, and (TypeError) None and each of wrong_ctxs in place of ctx."""
+    x = np.ones((2, 3), np.float32)
+    _, ctx = f(x)
     with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(2, 3\), got \(3, 2\)"):
         b(np.ones((3, 2), np.float32), ctx)
     with pytest.raises(TypeError, match="dy has dtype float64 but x has dtype float32"):
         b(np.ones((2, 3), np.float64), ctx)
     with pytest.raises(TypeError, match="dy must be a numpy.ndarray"):
         b([[1.0] * 3] * 2, ctx)
-    for wrong in (None,) + wrong_ctxs:
+    other_backend = R if impl is F else F
+    for wrong in (None, getattr(impl, f"{other}_forward")(x)[1],
+                  getattr(other_backend, f"{op}_forward")(x)[1]):
         with pytest.raises(TypeError):
             b(np.ones((2, 3), np.float32), wrong)

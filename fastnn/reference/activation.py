@@ -80,6 +80,21 @@ def _grad(dy, saved):
     return dy
 
 
+def _forward_keeping_y(x, out, f, ctx_class):
+    """(y, ctx_class(y)) of an activation whose backward reads its output: y = f(x), stored into
+    out (checked first) or a new array."""
+    float_array(x, "x")
+    check_out(out, x.shape, x.dtype, x=x)
+    y = store(out, np.asarray(f(x)))
+    return y, ctx_class(y)
+
+
+def _relu(x):
+    y = x.copy()
+    y[x < 0] = 0          # NaN and -0 stay
+    return y
+
+
 def relu_forward(x, *, out=None):
     """ReLU: ``y = max(x, 0)`` elementwise (NaN stays NaN). x: any shape, float32/float64.
     Returns ``(y, ctx)``.
@@ -88,12 +103,7 @@ def relu_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before relu_backward gives wrong gradients.
     """
-    float_array(x, "x")
-    check_out(out, x.shape, x.dtype, x=x)
-    y = x.copy()
-    y[x < 0] = 0
-    y = store(out, y)
-    return y, ReluCtx(y)
+    return _forward_keeping_y(x, out, _relu, ReluCtx)
 
 
 def relu_backward(dy, ctx):
@@ -128,6 +138,12 @@ def leaky_relu_backward(dy, ctx):
     return np.asarray(np.where(ctx.x > 0, dy, dy * ctx.negative_slope))
 
 
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))          # only exp(-|x|): no overflow
+    s = 1 / (1 + e)
+    return np.where(x >= 0, s, e * s)
+
+
 def sigmoid_forward(x, *, out=None):
     """Logistic sigmoid, stable for any x (only exp(-|x|) is formed). Returns ``(y, ctx)``.
 
@@ -135,12 +151,7 @@ def sigmoid_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before sigmoid_backward gives wrong gradients.
     """
-    float_array(x, "x")
-    check_out(out, x.shape, x.dtype, x=x)
-    e = np.exp(-np.abs(x))
-    s = 1 / (1 + e)
-    y = store(out, np.asarray(np.where(x >= 0, s, e * s)))
-    return y, SigmoidCtx(y)
+    return _forward_keeping_y(x, out, _sigmoid, SigmoidCtx)
 
 
 def sigmoid_backward(dy, ctx):
@@ -157,10 +168,7 @@ def tanh_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before tanh_backward gives wrong gradients.
     """
-    float_array(x, "x")
-    check_out(out, x.shape, x.dtype, x=x)
-    y = store(out, np.asarray(np.tanh(x)))
-    return y, TanhCtx(y)
+    return _forward_keeping_y(x, out, np.tanh, TanhCtx)
 
 
 def tanh_backward(dy, ctx):
@@ -176,10 +184,7 @@ def sign_forward(x, *, out=None):
     out: None, or a preallocated array of x's shape and dtype, C-contiguous, aligned, writeable
     and not overlapping x; y is written into it and ``y is out``.
     """
-    float_array(x, "x")
-    check_out(out, x.shape, x.dtype, x=x)
-    y = store(out, np.asarray(np.sign(x)))
-    return y, SignCtx(y)
+    return _forward_keeping_y(x, out, np.sign, SignCtx)
 
 
 def sign_backward(dy, ctx):
