@@ -227,7 +227,8 @@ def sigmoid_forward(x, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before sigmoid_backward gives wrong gradients.
     """
-    return forward_keeping_y(x, out, SigmoidCtx.__new__(SigmoidCtx), fnn_sigmoid_fwd_f32, fnn_sigmoid_fwd_f64)
+    return forward_keeping_y(x, out, SigmoidCtx.__new__(SigmoidCtx), fnn_sigmoid_fwd_f32,
+                             fnn_sigmoid_fwd_f64)
 
 
 def sigmoid_backward(dy, SigmoidCtx ctx not None):
