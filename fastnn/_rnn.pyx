@@ -208,8 +208,19 @@ cdef int check_common_dtypes(object x, object h0, object weight_ih, object weigh
     return t
 
 
-cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, bint bih, bint bhh):
-    """Fresh dx (T, N, D), dh0 (N, H), dw_ih (GH, D), dw_hh (GH, H), db_ih, db_hh (GH,) or None."""
+cdef struct GradPtrs:
+    void *dx
+    void *dh0
+    void *dwi
+    void *dwh
+    void *dbi
+    void *dbh
+
+
+cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, bint bih, bint bhh,
+                     GradPtrs *p):
+    """Fresh dx (T, N, D), dh0 (N, H), dw_ih (GH, D), dw_hh (GH, H), db_ih, db_hh (GH,) or None;
+    their data pointers (NULL for None) into p, for the kernel call."""
     cdef cnp.npy_intp d2[2]
     cdef cnp.npy_intp d1[1]
     d2[0] = N
@@ -223,7 +234,11 @@ cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, b
     d1[0] = G * H
     dbi = new_array(1, d1, t) if bih else None
     dbh = new_array(1, d1, t) if bhh else None
-    return seq_array(T, N, D, t), dh0, dwi, dwh, dbi, dbh
+    dx = seq_array(T, N, D, t)
+    p.dx, p.dh0 = cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dh0)
+    p.dwi, p.dwh = cnp.PyArray_DATA(dwi), cnp.PyArray_DATA(dwh)
+    p.dbi, p.dbh = data_or_null(dbi), data_or_null(dbh)
+    return dx, dh0, dwi, dwh, dbi, dbh
 
 
 # ---- Elman RNN ---------------------------------------------------------------------------------
@@ -291,19 +306,14 @@ def rnn_backward(dout, RNNCtx ctx not None, dstate=None, truncate=None):
     dsa = grad_array(dstate, t, "dstate", 2, N, H, 0)
     if trunc >= T - 1:
         trunc = -1
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 1, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 1, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray work = work_array(fnn_rnn_bwd_work(T, N, H, trunc), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_ds = data_or_null(dsa)
     cdef int relu = ctx.relu
     with nogil:
-        rnn_bwd(t, p_dx, p_dh0, p_dwi, p_dwh, p_dbi, p_dbh, cnp.PyArray_DATA(work), p_do, p_ds,
+        rnn_bwd(t, p.dx, p.dh0, p.dwi, p.dwh, p.dbi, p.dbh, cnp.PyArray_DATA(work), p_do, p_ds,
                 cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.weight_ih),
                 cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), T, N, D, H, relu, trunc)
     return dx, dh0, dwi, dwh, dbi, dbh
@@ -359,20 +369,15 @@ def lstm_backward(dout, LSTMCtx ctx not None, dstate=None):
         dcn = grad_array(dstate[1], t, "dc_n", 2, N, H, 0)
     else:
         raise TypeError(f"dstate must be None or a tuple (dh_n, dc_n), got {type(dstate).__name__}")
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 4, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 4, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray dc0 = new_array(2, (<cnp.ndarray>dh0).shape, t)
     cdef cnp.ndarray work = work_array(fnn_lstm_bwd_work(T, N, H), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_dh = data_or_null(dhn)
     cdef void *p_dc = data_or_null(dcn)
     with nogil:
-        lstm_bwd(t, p_dx, p_dh0, cnp.PyArray_DATA(dc0), p_dwi, p_dwh, p_dbi, p_dbh,
+        lstm_bwd(t, p.dx, p.dh0, cnp.PyArray_DATA(dc0), p.dwi, p.dwh, p.dbi, p.dbh,
                  cnp.PyArray_DATA(work), p_do, p_dh, p_dc, cnp.PyArray_DATA(xa),
                  cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.c0), cnp.PyArray_DATA(ctx.weight_ih),
                  cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), cnp.PyArray_DATA(ctx.gates),
@@ -419,18 +424,13 @@ def gru_backward(dout, GRUCtx ctx not None, dstate=None):
     cdef int64_t T = out.shape[0], N = out.shape[1], H = out.shape[2], D = xa.shape[2]
     da = grad_array(dout, t, "dout", 3, T, N, H)
     dsa = grad_array(dstate, t, "dstate", 2, N, H, 0)
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 3, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 3, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray work = work_array(fnn_gru_bwd_work(T, N, H), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_ds = data_or_null(dsa)
     with nogil:
-        gru_bwd(t, p_dx, p_dh0, p_dwi, p_dwh, p_dbi, p_dbh, cnp.PyArray_DATA(work), p_do, p_ds,
+        gru_bwd(t, p.dx, p.dh0, p.dwi, p.dwh, p.dbi, p.dbh, cnp.PyArray_DATA(work), p_do, p_ds,
                 cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.weight_ih),
                 cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), cnp.PyArray_DATA(ctx.gates),
                 cnp.PyArray_DATA(ctx.hn), T, N, D, H)
