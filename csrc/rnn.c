@@ -136,6 +136,15 @@ static void FNN(rnn_pack_rows)(real *wp, const real *w, int64_t G, int64_t H, in
         memcpy(wp + (G * j0 + q * wd) * H, w + (q * H + j0) * H, (size_t)(wd * H) * sizeof(real));
 }
 
+/* That per-step GEMM: s[:, G*j0 .. G*j1) = h (N, H) @ (the block of wp packed for [j0, j1))^T,
+ * s (N, G*H): the block's recurrent products gate by gate, G*(j1-j0) columns. */
+static void FNN(rnn_packed_gemm)(real *s, const real *h, const real *wp, int64_t N, int64_t G,
+                                 int64_t H, int64_t j0, int64_t j1)
+{
+    FNN(fnn_gemm_serial)(0, 1, N, G * (j1 - j0), H, 1, h, H, wp + G * j0 * H, H, 0, s + G * j0,
+                         G * H);
+}
+
 /* dst[:, j0..j1) = src[:, j0..j1) for (N, H) arrays, or 0 when src is NULL */
 static void FNN(rnn_copy_units)(real *dst, const real *src, int64_t N, int64_t H, int64_t j0,
                                 int64_t j1)
@@ -348,8 +357,7 @@ void FNN(fnn_lstm_fwd)(real *out, real *gates, real *c, real *work, const real *
             real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
             const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
             if (j1 > j0) {
-                FNN(fnn_gemm_serial)(0, 1, N, 4 * (j1 - j0), H, 1, hp, H, wp + 4 * j0 * H, H, 0,
-                                     sbuf + 4 * j0, G);
+                FNN(rnn_packed_gemm)(sbuf, hp, wp, N, 4, H, j0, j1);
                 for (int64_t n = 0; n < N; n++)
                     FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b,
                                       sbuf + n * G + 4 * j0, H, j0, j1);
@@ -456,8 +464,7 @@ void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *
             real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
             const real *hp = t ? ht - NH : h0;
             if (j1 > j0) {
-                FNN(fnn_gemm_serial)(0, 1, N, 3 * (j1 - j0), H, 1, hp, H, wp + 3 * j0 * H, H, 0,
-                                     hg + 3 * j0, G);
+                FNN(rnn_packed_gemm)(hg, hp, wp, N, 3, H, j0, j1);
                 for (int64_t n = 0; n < N; n++)
                     FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G + 3 * j0,
                                      hp + n * H, bi, bh, H, j0, j1);
