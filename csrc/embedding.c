@@ -50,14 +50,8 @@ void FNN(fnn_embedding_bwd)(real *dw, const real *dout, const int64_t *idx,
         nt = (int)blocks;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
-        int t = 0, nth = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
-        int64_t e0 = blocks * t / nth * FNN_EMB_COL_ALIGN, e1 = blocks * (t + 1) / nth * FNN_EMB_COL_ALIGN;
-        e0 = e0 < E ? e0 : E;
-        e1 = e1 < E ? e1 : E;
+        int64_t e0, e1;
+        fnn_thread_range(E, FNN_EMB_COL_ALIGN, &e0, &e1);
         for (int64_t v = 0; v < V; v++)
             memset(dw + v * E + e0, 0, (size_t)(e1 - e0) * sizeof(real));
         for (int64_t i = 0; i < n; i++) {

@@ -108,37 +108,8 @@ void FNN(fnn_linear_bwd)(real *dx, real *dw, real *db, real *dz_scratch,
         FNN(fnn_gemm)(0, 0, n, in, out, 1, dz, out, w, in, 0, dx, in);
     if (dw)
         FNN(fnn_gemm)(1, 0, out, in, n, 1, dz, out, x, in, 0, dw, in);
-    if (db) {
-        /* column sums of dz in double; threads own disjoint blocks of columns */
-        int nt = fnn_threads_for(n * out, FNN_LINEAR_GRAIN);
-        #pragma omp parallel num_threads(nt) if(nt > 1)
-        {
-            int64_t j0, j1;
-            fnn_thread_range(out, 1, &j0, &j1);
-            double acc_small[64];
-            double *acc = (j1 - j0) <= 64 ? acc_small : (double *)malloc((size_t)(j1 - j0) * sizeof(double));
-            if (acc) {
-                for (int64_t j = j0; j < j1; j++)
-                    acc[j - j0] = 0;
-                for (int64_t i = 0; i < n; i++) {
-                    const real *row = dz + i * out;
-                    for (int64_t j = j0; j < j1; j++)
-                        acc[j - j0] += row[j];
-                }
-                for (int64_t j = j0; j < j1; j++)
-                    db[j] = (real)acc[j - j0];
-                if (acc != acc_small)
-                    free(acc);
-            } else {             /* out of memory for the accumulator: sum column by column */
-                for (int64_t j = j0; j < j1; j++) {
-                    double s = 0;
-                    for (int64_t i = 0; i < n; i++)
-                        s += dz[i * out + j];
-                    db[j] = (real)s;
-                }
-            }
-        }
-    }
+    if (db)
+        FNN(fnn_colsum)(db, dz, n, out, FNN_LINEAR_GRAIN);
 }
 
 #endif

@@ -68,32 +68,6 @@ FNN_INLINE real FNN(rnn_tanh)(real x)
 
 /* ---- shared helpers ----------------------------------------------------------------------- */
 
-/* db (cols,) = column sums of a (rows, cols) in double; threads own disjoint column blocks. */
-static void FNN(rnn_colsum)(real *db, const real *a, int64_t rows, int64_t cols)
-{
-    int nt = fnn_threads_for(rows * cols, FNN_RNN_GRAIN);
-    #pragma omp parallel num_threads(nt) if(nt > 1)
-    {
-        int t = 0, nth = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
-        int64_t j0 = cols * t / nth, j1 = cols * (t + 1) / nth;
-        for (int64_t jb = j0; jb < j1; jb += 64) {      /* 64 double accumulators at a time */
-            int64_t je = jb + 64 < j1 ? jb + 64 : j1;
-            double acc[64] = {0};
-            for (int64_t i = 0; i < rows; i++) {
-                const real *row = a + i * cols;
-                for (int64_t j = jb; j < je; j++)
-                    acc[j - jb] += row[j];
-            }
-            for (int64_t j = jb; j < je; j++)
-                db[j] = (real)acc[j - jb];
-        }
-    }
-}
-
 /* The gradients that are sums over all steps, from the stored gate gradients:
  * dGi (T*N, GH) the gradient of the input projection, dGh (T*N, GH) of the hidden one. */
 static void FNN(rnn_weight_grads)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh,
@@ -108,11 +82,11 @@ static void FNN(rnn_weight_grads)(real *dx, real *dw_ih, real *dw_hh, real *db_i
     FNN(fnn_gemm)(1, 0, GH, H, (T - 1) * N, 1, dGh + N * GH, GH, out, H, 0, dw_hh, H);
     FNN(fnn_gemm)(1, 0, GH, H, N, 1, dGh, GH, h0, H, 1, dw_hh, H);
     if (db_ih)
-        FNN(rnn_colsum)(db_ih, dGi, TN, GH);
+        FNN(fnn_colsum)(db_ih, dGi, TN, GH, FNN_RNN_GRAIN);
     if (db_hh && db_ih && dGh == dGi)      /* RNN, LSTM: both biases get the same gradient */
         memcpy(db_hh, db_ih, (size_t)GH * sizeof(real));
     else if (db_hh)
-        FNN(rnn_colsum)(db_hh, dGh, TN, GH);
+        FNN(fnn_colsum)(db_hh, dGh, TN, GH, FNN_RNN_GRAIN);
 }
 
 /* dst (n,) = a + b, with NULL read as zeros */
@@ -142,20 +116,6 @@ static int FNN(rnn_loop_threads)(int64_t N, int64_t G, int64_t H)
     return nt > blocks ? (int)blocks : nt;
 }
 
-/* This thread's units [j0, j1) (call inside the region). */
-static void FNN(rnn_my_units)(int64_t H, int64_t *j0, int64_t *j1)
-{
-    int t = 0, nth = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    nth = omp_get_num_threads();
-#endif
-    int64_t blocks = (H + FNN_RNN_UNIT_ALIGN - 1) / FNN_RNN_UNIT_ALIGN;
-    int64_t a = blocks * t / nth * FNN_RNN_UNIT_ALIGN, b = blocks * (t + 1) / nth * FNN_RNN_UNIT_ALIGN;
-    *j0 = a < H ? a : H;
-    *j1 = b < H ? b : H;
-}
-
 /* c[:, q*H + j0 .. q*H + j1) (+)= a (N, K) @ w[q*H + j0 .. q*H + j1, :]^T for the G gates q:
  * the forward's per-step product for one block of units. ldc = G*H. */
 static void FNN(rnn_gates_gemm)(real *c, const real *a, const real *w, int64_t N, int64_t G,
@@ -176,17 +136,33 @@ static void FNN(rnn_pack_rows)(real *wp, const real *w, int64_t G, int64_t H, in
         memcpy(wp + (G * j0 + q * wd) * H, w + (q * H + j0) * H, (size_t)(wd * H) * sizeof(real));
 }
 
+/* That per-step GEMM: s[:, G*j0 .. G*j1) = h (N, H) @ (the block of wp packed for [j0, j1))^T,
+ * s (N, G*H): the block's recurrent products gate by gate, G*(j1-j0) columns. */
+static void FNN(rnn_packed_gemm)(real *s, const real *h, const real *wp, int64_t N, int64_t G,
+                                 int64_t H, int64_t j0, int64_t j1)
+{
+    FNN(fnn_gemm_serial)(0, 1, N, G * (j1 - j0), H, 1, h, H, wp + G * j0 * H, H, 0, s + G * j0,
+                         G * H);
+}
+
+/* dst[:, j0..j1) = src[:, j0..j1) for (N, H) arrays, or 0 when src is NULL */
+static void FNN(rnn_copy_units)(real *dst, const real *src, int64_t N, int64_t H, int64_t j0,
+                                int64_t j1)
+{
+    for (int64_t n = 0; n < N; n++) {
+        if (src)
+            memcpy(dst + n * H + j0, src + n * H + j0, (size_t)(j1 - j0) * sizeof(real));
+        else
+            memset(dst + n * H + j0, 0, (size_t)(j1 - j0) * sizeof(real));
+    }
+}
+
 /* dh[:, j0..j1) = add[:, j0..j1) (or 0 when add is NULL), then += dg (N, GH) @ w[:, j0..j1):
  * the backward's per-step product for one block of units (w (GH, H), not transposed). */
 static void FNN(rnn_dh_gemm)(real *dh, const real *add, const real *dg, const real *w,
                              int64_t N, int64_t GH, int64_t H, int64_t j0, int64_t j1)
 {
-    for (int64_t n = 0; n < N; n++) {
-        if (add)
-            memcpy(dh + n * H + j0, add + n * H + j0, (size_t)(j1 - j0) * sizeof(real));
-        else
-            memset(dh + n * H + j0, 0, (size_t)(j1 - j0) * sizeof(real));
-    }
+    FNN(rnn_copy_units)(dh, add, N, H, j0, j1);
     FNN(fnn_gemm_serial)(0, 0, N, j1 - j0, GH, 1, dg, GH, w + j0, H, 1, dh + j0, H);
 }
 
@@ -219,7 +195,7 @@ void FNN(fnn_rnn_fwd)(real *out, real *work, const real *x, const real *h0, cons
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
-        FNN(rnn_my_units)(H, &j0, &j1);
+        fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
         for (int64_t t = 0; t < T; t++) {
             real *a = out + t * NH;
             if (j1 > j0) {
@@ -274,7 +250,7 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
         #pragma omp parallel num_threads(nt) if(nt > 1)
         {
             int64_t j0, j1;
-            FNN(rnn_my_units)(H, &j0, &j1);
+            fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
             for (int64_t t = T - 1; t >= 0; t--) {
                 real *g = dG + t * NH;
                 const real *h = out + t * NH;
@@ -300,7 +276,7 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
         #pragma omp parallel num_threads(nt) if(nt > 1)
         {
             int64_t j0, j1;
-            FNN(rnn_my_units)(H, &j0, &j1);
+            fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
             for (int64_t s = T - 1; s >= 0; s--) {
                 real *g = dG + s * NH;
                 const real *h = out + s * NH;
@@ -315,14 +291,8 @@ void FNN(fnn_rnn_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
                 #pragma omp barrier
                 if (j1 > j0) {
                     if (s > 0) {
-                        real *slot = chains + ((s - 1) % K) * NH;
-                        for (int64_t n = 0; n < N; n++) {
-                            if (dout)
-                                memcpy(slot + n * H + j0, dout + (s - 1) * NH + n * H + j0,
-                                       (size_t)(j1 - j0) * sizeof(real));
-                            else
-                                memset(slot + n * H + j0, 0, (size_t)(j1 - j0) * sizeof(real));
-                        }
+                        FNN(rnn_copy_units)(chains + ((s - 1) % K) * NH,
+                                            dout ? dout + (s - 1) * NH : NULL, N, H, j0, j1);
                     } else {
                         for (int64_t n = 0; n < N; n++)
                             for (int64_t j = j0; j < j1; j++) {
@@ -381,14 +351,13 @@ void FNN(fnn_lstm_fwd)(real *out, real *gates, real *c, real *work, const real *
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
-        FNN(rnn_my_units)(H, &j0, &j1);
+        fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
         FNN(rnn_pack_rows)(wp, w_hh, 4, H, j0, j1);     /* only this thread reads its rows */
         for (int64_t t = 0; t < T; t++) {
             real *g = gates + t * N * G, *ct = c + t * NH, *ht = out + t * NH;
             const real *hp = t ? ht - NH : h0, *cp = t ? ct - NH : c0;
             if (j1 > j0) {
-                FNN(fnn_gemm_serial)(0, 1, N, 4 * (j1 - j0), H, 1, hp, H, wp + 4 * j0 * H, H, 0,
-                                     sbuf + 4 * j0, G);
+                FNN(rnn_packed_gemm)(sbuf, hp, wp, N, 4, H, j0, j1);
                 for (int64_t n = 0; n < N; n++)
                     FNN(lstm_fwd_row)(g + n * G, ct + n * H, ht + n * H, cp + n * H, b,
                                       sbuf + n * G + 4 * j0, H, j0, j1);
@@ -434,7 +403,7 @@ void FNN(fnn_lstm_bwd)(real *dx, real *dh0, real *dc0, real *dw_ih, real *dw_hh,
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
-        FNN(rnn_my_units)(H, &j0, &j1);
+        fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
         for (int64_t t = T - 1; t >= 0; t--) {
             real *dg = dG + t * N * G;
             const real *g = gates + t * N * G, *ct = c + t * NH, *cp = t ? ct - NH : c0;
@@ -489,14 +458,13 @@ void FNN(fnn_gru_fwd)(real *out, real *gates, real *hn, real *work, const real *
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
-        FNN(rnn_my_units)(H, &j0, &j1);
+        fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
         FNN(rnn_pack_rows)(wp, w_hh, 3, H, j0, j1);     /* only this thread reads its rows */
         for (int64_t t = 0; t < T; t++) {
             real *g = gates + t * N * G, *ht = out + t * NH, *hnt = hn + t * NH;
             const real *hp = t ? ht - NH : h0;
             if (j1 > j0) {
-                FNN(fnn_gemm_serial)(0, 1, N, 3 * (j1 - j0), H, 1, hp, H, wp + 3 * j0 * H, H, 0,
-                                     hg + 3 * j0, G);
+                FNN(rnn_packed_gemm)(hg, hp, wp, N, 3, H, j0, j1);
                 for (int64_t n = 0; n < N; n++)
                     FNN(gru_fwd_row)(g + n * G, hnt + n * H, ht + n * H, hg + n * G + 3 * j0,
                                      hp + n * H, bi, bh, H, j0, j1);
@@ -542,7 +510,7 @@ void FNN(fnn_gru_bwd)(real *dx, real *dh0, real *dw_ih, real *dw_hh, real *db_ih
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         int64_t j0, j1;
-        FNN(rnn_my_units)(H, &j0, &j1);
+        fnn_thread_range(H, FNN_RNN_UNIT_ALIGN, &j0, &j1);
         for (int64_t t = T - 1; t >= 0; t--) {
             real *dgi = dGi + t * N * G, *dgh = dGh + t * N * G;
             const real *g = gates + t * N * G, *hnt = hn + t * NH;

@@ -1,5 +1,7 @@
 /* runtime.c: thread settings, linked into every extension module.
- * Each extension has its own copy of the setting; fastnn.set_num_threads updates all of them. */
+ * Each extension has its own copy of the setting; fastnn.set_num_threads updates all of them.
+ * Also the column sums shared by the families' bias gradients (fnn_colsum). */
+#ifndef FNN_GENERIC
 #include "runtime.h"
 #include "cblas.h"
 
@@ -56,3 +58,42 @@ void fnn_runtime_init(void)
 {
     scipy_openblas_set_num_threads(1);
 }
+
+#define FNN_GENERIC "runtime.c"
+#include "dtype.h"
+
+#else  /* generic part, once per dtype */
+
+void FNN(fnn_colsum)(real *s, const real *a, int64_t rows, int64_t cols, int64_t grain)
+{
+    int nt = fnn_threads_for(rows * cols, grain);
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int64_t j0, j1;
+        fnn_thread_range(cols, 1, &j0, &j1);
+        double acc_small[64];
+        double *acc = (j1 - j0) <= 64 ? acc_small : (double *)malloc((size_t)(j1 - j0) * sizeof(double));
+        if (acc) {
+            for (int64_t j = j0; j < j1; j++)
+                acc[j - j0] = 0;
+            for (int64_t i = 0; i < rows; i++) {
+                const real *row = a + i * cols;
+                for (int64_t j = j0; j < j1; j++)
+                    acc[j - j0] += row[j];
+            }
+            for (int64_t j = j0; j < j1; j++)
+                s[j] = (real)acc[j - j0];
+            if (acc != acc_small)
+                free(acc);
+        } else {             /* out of memory for the accumulator: sum column by column */
+            for (int64_t j = j0; j < j1; j++) {
+                double sum = 0;
+                for (int64_t i = 0; i < rows; i++)
+                    sum += a[i * cols + j];
+                s[j] = (real)sum;
+            }
+        }
+    }
+}
+
+#endif

@@ -49,6 +49,12 @@ static inline void fnn_thread_range(int64_t n, int64_t align, int64_t *lo, int64
     *hi = b < n ? b : n;
 }
 
+/* s (cols,) = the column sums of a (rows, cols) (e.g. a bias gradient), each added up in double
+ * in row order, so the result is the same for any thread count; threads own disjoint column
+ * blocks, one thread per `grain` elements of a. */
+void fnn_colsum_f32(float *s, const float *a, int64_t rows, int64_t cols, int64_t grain);
+void fnn_colsum_f64(double *s, const double *a, int64_t rows, int64_t cols, int64_t grain);
+
 /* Puts fastnn's OpenBLAS back to one thread if something (threadpoolctl's threadpool_limits,
  * a direct openblas_set_num_threads) raised it: fastnn's OpenMP threads call it, and a threaded
  * BLAS inside them would oversubscribe the cores. One load and compare when nothing changed;

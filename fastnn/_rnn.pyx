@@ -13,62 +13,49 @@ cdef extern from "rnn.h" nogil:
     int64_t fnn_gru_fwd_work(int64_t T, int64_t N, int64_t H)
     int64_t fnn_gru_bwd_work(int64_t T, int64_t N, int64_t H)
 
-    void fnn_rnn_fwd_f32(float *out, float *work, const float *x, const float *h0,
-                         const float *w_ih, const float *w_hh, const float *b_ih,
-                         const float *b_hh, int64_t T, int64_t N, int64_t D, int64_t H, int relu)
-    void fnn_rnn_fwd_f64(double *out, double *work, const double *x, const double *h0,
-                         const double *w_ih, const double *w_hh, const double *b_ih,
-                         const double *b_hh, int64_t T, int64_t N, int64_t D, int64_t H, int relu)
-    void fnn_rnn_bwd_f32(float *dx, float *dh0, float *dw_ih, float *dw_hh, float *db_ih,
-                         float *db_hh, float *work, const float *dout, const float *dhn,
-                         const float *x, const float *h0, const float *w_ih, const float *w_hh,
-                         const float *out, int64_t T, int64_t N, int64_t D, int64_t H, int relu,
-                         int64_t trunc)
-    void fnn_rnn_bwd_f64(double *dx, double *dh0, double *dw_ih, double *dw_hh, double *db_ih,
-                         double *db_hh, double *work, const double *dout, const double *dhn,
-                         const double *x, const double *h0, const double *w_ih,
-                         const double *w_hh, const double *out, int64_t T, int64_t N, int64_t D,
-                         int64_t H, int relu, int64_t trunc)
-
-    void fnn_lstm_fwd_f32(float *out, float *gates, float *c, float *work, const float *x,
-                          const float *h0, const float *c0, const float *w_ih, const float *w_hh,
-                          const float *b_ih, const float *b_hh,
-                          int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_lstm_fwd_f64(double *out, double *gates, double *c, double *work, const double *x,
-                          const double *h0, const double *c0, const double *w_ih,
-                          const double *w_hh, const double *b_ih, const double *b_hh,
-                          int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_lstm_bwd_f32(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh,
-                          float *db_ih, float *db_hh, float *work, const float *dout,
-                          const float *dhn, const float *dcn, const float *x, const float *h0,
-                          const float *c0, const float *w_ih, const float *w_hh,
-                          const float *out, const float *gates, const float *c,
-                          int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_lstm_bwd_f64(double *dx, double *dh0, double *dc0, double *dw_ih, double *dw_hh,
-                          double *db_ih, double *db_hh, double *work, const double *dout,
-                          const double *dhn, const double *dcn, const double *x,
-                          const double *h0, const double *c0, const double *w_ih,
-                          const double *w_hh, const double *out, const double *gates,
-                          const double *c, int64_t T, int64_t N, int64_t D, int64_t H)
-
-    void fnn_gru_fwd_f32(float *out, float *gates, float *hn, float *work, const float *x,
-                         const float *h0, const float *w_ih, const float *w_hh,
-                         const float *b_ih, const float *b_hh,
-                         int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_gru_fwd_f64(double *out, double *gates, double *hn, double *work, const double *x,
-                         const double *h0, const double *w_ih, const double *w_hh,
-                         const double *b_ih, const double *b_hh,
-                         int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_gru_bwd_f32(float *dx, float *dh0, float *dw_ih, float *dw_hh, float *db_ih,
-                         float *db_hh, float *work, const float *dout, const float *dhn,
-                         const float *x, const float *h0, const float *w_ih, const float *w_hh,
-                         const float *out, const float *gates, const float *hn,
-                         int64_t T, int64_t N, int64_t D, int64_t H)
-    void fnn_gru_bwd_f64(double *dx, double *dh0, double *dw_ih, double *dw_hh, double *db_ih,
-                         double *db_hh, double *work, const double *dout, const double *dhn,
-                         const double *x, const double *h0, const double *w_ih,
-                         const double *w_hh, const double *out, const double *gates,
-                         const double *hn, int64_t T, int64_t N, int64_t D, int64_t H)
+# Each kernel is called once, on void pointers, through a macro that picks its _f32 or _f64
+# instance by the dtype t (void * converts to float * and double * alike; the C compiler still
+# checks every call against the prototypes in rnn.h).
+cdef extern from * nogil:
+    """
+    #define FNN_BY_DTYPE(t, name, ...) \\
+        ((t) == NPY_FLOAT32 ? name##_f32(__VA_ARGS__) : name##_f64(__VA_ARGS__))
+    #define rnn_fwd(t, ...) FNN_BY_DTYPE(t, fnn_rnn_fwd, __VA_ARGS__)
+    #define rnn_bwd(t, ...) FNN_BY_DTYPE(t, fnn_rnn_bwd, __VA_ARGS__)
+    #define lstm_fwd(t, ...) FNN_BY_DTYPE(t, fnn_lstm_fwd, __VA_ARGS__)
+    #define lstm_bwd(t, ...) FNN_BY_DTYPE(t, fnn_lstm_bwd, __VA_ARGS__)
+    #define gru_fwd(t, ...) FNN_BY_DTYPE(t, fnn_gru_fwd, __VA_ARGS__)
+    #define gru_bwd(t, ...) FNN_BY_DTYPE(t, fnn_gru_bwd, __VA_ARGS__)
+    #define temporal_ce_fwd(t, ...) FNN_BY_DTYPE(t, fnn_temporal_ce_fwd, __VA_ARGS__)
+    #define temporal_ce_bwd(t, ...) FNN_BY_DTYPE(t, fnn_temporal_ce_bwd, __VA_ARGS__)
+    """
+    void rnn_fwd(int t, void *out, void *work, const void *x, const void *h0, const void *w_ih,
+                 const void *w_hh, const void *b_ih, const void *b_hh,
+                 int64_t T, int64_t N, int64_t D, int64_t H, int relu)
+    void rnn_bwd(int t, void *dx, void *dh0, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
+                 void *work, const void *dout, const void *dhn, const void *x, const void *h0,
+                 const void *w_ih, const void *w_hh, const void *out,
+                 int64_t T, int64_t N, int64_t D, int64_t H, int relu, int64_t trunc)
+    void lstm_fwd(int t, void *out, void *gates, void *c, void *work, const void *x,
+                  const void *h0, const void *c0, const void *w_ih, const void *w_hh,
+                  const void *b_ih, const void *b_hh, int64_t T, int64_t N, int64_t D,
+                  int64_t H)
+    void lstm_bwd(int t, void *dx, void *dh0, void *dc0, void *dw_ih, void *dw_hh, void *db_ih,
+                  void *db_hh, void *work, const void *dout, const void *dhn, const void *dcn,
+                  const void *x, const void *h0, const void *c0, const void *w_ih,
+                  const void *w_hh, const void *out, const void *gates, const void *c,
+                  int64_t T, int64_t N, int64_t D, int64_t H)
+    void gru_fwd(int t, void *out, void *gates, void *hn, void *work, const void *x,
+                 const void *h0, const void *w_ih, const void *w_hh, const void *b_ih,
+                 const void *b_hh, int64_t T, int64_t N, int64_t D, int64_t H)
+    void gru_bwd(int t, void *dx, void *dh0, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
+                 void *work, const void *dout, const void *dhn, const void *x, const void *h0,
+                 const void *w_ih, const void *w_hh, const void *out, const void *gates,
+                 const void *hn, int64_t T, int64_t N, int64_t D, int64_t H)
+    int64_t temporal_ce_fwd(int t, void *loss, double *wsum, void *lse, const void *x,
+                            const int64_t *target, const void *w, int64_t rows, int64_t V)
+    void temporal_ce_bwd(int t, void *dx, const void *x, const void *lse, const int64_t *target,
+                         const void *w, double g, int64_t rows, int64_t V)
 
 __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
            "gru_forward", "gru_backward"]
@@ -221,8 +208,19 @@ cdef int check_common_dtypes(object x, object h0, object weight_ih, object weigh
     return t
 
 
-cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, bint bih, bint bhh):
-    """Fresh dx (T, N, D), dh0 (N, H), dw_ih (GH, D), dw_hh (GH, H), db_ih, db_hh (GH,) or None."""
+cdef struct GradPtrs:
+    void *dx
+    void *dh0
+    void *dwi
+    void *dwh
+    void *dbi
+    void *dbh
+
+
+cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, bint bih, bint bhh,
+                     GradPtrs *p):
+    """Fresh dx (T, N, D), dh0 (N, H), dw_ih (GH, D), dw_hh (GH, H), db_ih, db_hh (GH,) or None;
+    their data pointers (NULL for None) into p, for the kernel call."""
     cdef cnp.npy_intp d2[2]
     cdef cnp.npy_intp d1[1]
     d2[0] = N
@@ -236,7 +234,11 @@ cdef tuple grads_out(int t, int64_t T, int64_t N, int64_t D, int64_t H, int G, b
     d1[0] = G * H
     dbi = new_array(1, d1, t) if bih else None
     dbh = new_array(1, d1, t) if bhh else None
-    return seq_array(T, N, D, t), dh0, dwi, dwh, dbi, dbh
+    dx = seq_array(T, N, D, t)
+    p.dx, p.dh0 = cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dh0)
+    p.dwi, p.dwh = cnp.PyArray_DATA(dwi), cnp.PyArray_DATA(dwh)
+    p.dbi, p.dbh = data_or_null(dbi), data_or_null(dbh)
+    return dx, dh0, dwi, dwh, dbi, dbh
 
 
 # ---- Elman RNN ---------------------------------------------------------------------------------
@@ -266,16 +268,9 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
     cdef void *bi = data_or_null(bia)
     cdef void *bh = data_or_null(bha)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_rnn_fwd_f32(<float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(work),
-                            <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(ha),
-                            <float *>cnp.PyArray_DATA(wia), <float *>cnp.PyArray_DATA(wha),
-                            <float *>bi, <float *>bh, d.T, d.N, d.D, d.H, relu)
-        else:
-            fnn_rnn_fwd_f64(<double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(work),
-                            <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(ha),
-                            <double *>cnp.PyArray_DATA(wia), <double *>cnp.PyArray_DATA(wha),
-                            <double *>bi, <double *>bh, d.T, d.N, d.D, d.H, relu)
+        rnn_fwd(t, cnp.PyArray_DATA(out), cnp.PyArray_DATA(work), cnp.PyArray_DATA(xa),
+                cnp.PyArray_DATA(ha), cnp.PyArray_DATA(wia), cnp.PyArray_DATA(wha), bi, bh,
+                d.T, d.N, d.D, d.H, relu)
     cdef RNNCtx ctx = RNNCtx.__new__(RNNCtx)
     ctx.x, ctx.h0, ctx.weight_ih, ctx.weight_hh, ctx.out = xa, ha, wia, wha, out
     ctx.has_bias_ih, ctx.has_bias_hh = bia is not None, bha is not None
@@ -311,32 +306,16 @@ def rnn_backward(dout, RNNCtx ctx not None, dstate=None, truncate=None):
     dsa = grad_array(dstate, t, "dstate", 2, N, H, 0)
     if trunc >= T - 1:
         trunc = -1
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 1, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 1, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray work = work_array(fnn_rnn_bwd_work(T, N, H, trunc), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_ds = data_or_null(dsa)
     cdef int relu = ctx.relu
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_rnn_bwd_f32(<float *>p_dx, <float *>p_dh0, <float *>p_dwi, <float *>p_dwh,
-                            <float *>p_dbi, <float *>p_dbh, <float *>cnp.PyArray_DATA(work),
-                            <float *>p_do, <float *>p_ds, <float *>cnp.PyArray_DATA(xa),
-                            <float *>cnp.PyArray_DATA(ctx.h0), <float *>cnp.PyArray_DATA(ctx.weight_ih),
-                            <float *>cnp.PyArray_DATA(ctx.weight_hh), <float *>cnp.PyArray_DATA(out),
-                            T, N, D, H, relu, trunc)
-        else:
-            fnn_rnn_bwd_f64(<double *>p_dx, <double *>p_dh0, <double *>p_dwi, <double *>p_dwh,
-                            <double *>p_dbi, <double *>p_dbh, <double *>cnp.PyArray_DATA(work),
-                            <double *>p_do, <double *>p_ds, <double *>cnp.PyArray_DATA(xa),
-                            <double *>cnp.PyArray_DATA(ctx.h0), <double *>cnp.PyArray_DATA(ctx.weight_ih),
-                            <double *>cnp.PyArray_DATA(ctx.weight_hh), <double *>cnp.PyArray_DATA(out),
-                            T, N, D, H, relu, trunc)
+        rnn_bwd(t, p.dx, p.dh0, p.dwi, p.dwh, p.dbi, p.dbh, cnp.PyArray_DATA(work), p_do, p_ds,
+                cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.weight_ih),
+                cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), T, N, D, H, relu, trunc)
     return dx, dh0, dwi, dwh, dbi, dbh
 
 
@@ -363,20 +342,10 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     cdef void *bi = data_or_null(bia)
     cdef void *bh = data_or_null(bha)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_lstm_fwd_f32(<float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(gates),
-                             <float *>cnp.PyArray_DATA(cs), <float *>cnp.PyArray_DATA(work),
-                             <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(ha),
-                             <float *>cnp.PyArray_DATA(ca), <float *>cnp.PyArray_DATA(wia),
-                             <float *>cnp.PyArray_DATA(wha), <float *>bi, <float *>bh,
-                             d.T, d.N, d.D, d.H)
-        else:
-            fnn_lstm_fwd_f64(<double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(gates),
-                             <double *>cnp.PyArray_DATA(cs), <double *>cnp.PyArray_DATA(work),
-                             <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(ha),
-                             <double *>cnp.PyArray_DATA(ca), <double *>cnp.PyArray_DATA(wia),
-                             <double *>cnp.PyArray_DATA(wha), <double *>bi, <double *>bh,
-                             d.T, d.N, d.D, d.H)
+        lstm_fwd(t, cnp.PyArray_DATA(out), cnp.PyArray_DATA(gates), cnp.PyArray_DATA(cs),
+                 cnp.PyArray_DATA(work), cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ha),
+                 cnp.PyArray_DATA(ca), cnp.PyArray_DATA(wia), cnp.PyArray_DATA(wha), bi, bh,
+                 d.T, d.N, d.D, d.H)
     cdef LSTMCtx ctx = LSTMCtx.__new__(LSTMCtx)
     ctx.x, ctx.h0, ctx.c0, ctx.weight_ih, ctx.weight_hh = xa, ha, ca, wia, wha
     ctx.out, ctx.gates, ctx.c = out, gates, cs
@@ -400,39 +369,19 @@ def lstm_backward(dout, LSTMCtx ctx not None, dstate=None):
         dcn = grad_array(dstate[1], t, "dc_n", 2, N, H, 0)
     else:
         raise TypeError(f"dstate must be None or a tuple (dh_n, dc_n), got {type(dstate).__name__}")
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 4, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 4, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray dc0 = new_array(2, (<cnp.ndarray>dh0).shape, t)
     cdef cnp.ndarray work = work_array(fnn_lstm_bwd_work(T, N, H), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_dh = data_or_null(dhn)
     cdef void *p_dc = data_or_null(dcn)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_lstm_bwd_f32(<float *>p_dx, <float *>p_dh0, <float *>cnp.PyArray_DATA(dc0),
-                             <float *>p_dwi, <float *>p_dwh, <float *>p_dbi, <float *>p_dbh,
-                             <float *>cnp.PyArray_DATA(work), <float *>p_do, <float *>p_dh,
-                             <float *>p_dc, <float *>cnp.PyArray_DATA(xa),
-                             <float *>cnp.PyArray_DATA(ctx.h0), <float *>cnp.PyArray_DATA(ctx.c0),
-                             <float *>cnp.PyArray_DATA(ctx.weight_ih),
-                             <float *>cnp.PyArray_DATA(ctx.weight_hh), <float *>cnp.PyArray_DATA(out),
-                             <float *>cnp.PyArray_DATA(ctx.gates), <float *>cnp.PyArray_DATA(ctx.c),
-                             T, N, D, H)
-        else:
-            fnn_lstm_bwd_f64(<double *>p_dx, <double *>p_dh0, <double *>cnp.PyArray_DATA(dc0),
-                             <double *>p_dwi, <double *>p_dwh, <double *>p_dbi, <double *>p_dbh,
-                             <double *>cnp.PyArray_DATA(work), <double *>p_do, <double *>p_dh,
-                             <double *>p_dc, <double *>cnp.PyArray_DATA(xa),
-                             <double *>cnp.PyArray_DATA(ctx.h0), <double *>cnp.PyArray_DATA(ctx.c0),
-                             <double *>cnp.PyArray_DATA(ctx.weight_ih),
-                             <double *>cnp.PyArray_DATA(ctx.weight_hh), <double *>cnp.PyArray_DATA(out),
-                             <double *>cnp.PyArray_DATA(ctx.gates), <double *>cnp.PyArray_DATA(ctx.c),
-                             T, N, D, H)
+        lstm_bwd(t, p.dx, p.dh0, cnp.PyArray_DATA(dc0), p.dwi, p.dwh, p.dbi, p.dbh,
+                 cnp.PyArray_DATA(work), p_do, p_dh, p_dc, cnp.PyArray_DATA(xa),
+                 cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.c0), cnp.PyArray_DATA(ctx.weight_ih),
+                 cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), cnp.PyArray_DATA(ctx.gates),
+                 cnp.PyArray_DATA(ctx.c), T, N, D, H)
     return dx, dh0, dc0, dwi, dwh, dbi, dbh
 
 
@@ -457,18 +406,9 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     cdef void *bi = data_or_null(bia)
     cdef void *bh = data_or_null(bha)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_gru_fwd_f32(<float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(gates),
-                            <float *>cnp.PyArray_DATA(hn), <float *>cnp.PyArray_DATA(work),
-                            <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(ha),
-                            <float *>cnp.PyArray_DATA(wia), <float *>cnp.PyArray_DATA(wha),
-                            <float *>bi, <float *>bh, d.T, d.N, d.D, d.H)
-        else:
-            fnn_gru_fwd_f64(<double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(gates),
-                            <double *>cnp.PyArray_DATA(hn), <double *>cnp.PyArray_DATA(work),
-                            <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(ha),
-                            <double *>cnp.PyArray_DATA(wia), <double *>cnp.PyArray_DATA(wha),
-                            <double *>bi, <double *>bh, d.T, d.N, d.D, d.H)
+        gru_fwd(t, cnp.PyArray_DATA(out), cnp.PyArray_DATA(gates), cnp.PyArray_DATA(hn),
+                cnp.PyArray_DATA(work), cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ha),
+                cnp.PyArray_DATA(wia), cnp.PyArray_DATA(wha), bi, bh, d.T, d.N, d.D, d.H)
     cdef GRUCtx ctx = GRUCtx.__new__(GRUCtx)
     ctx.x, ctx.h0, ctx.weight_ih, ctx.weight_hh = xa, ha, wia, wha
     ctx.out, ctx.gates, ctx.hn = out, gates, hn
@@ -484,48 +424,20 @@ def gru_backward(dout, GRUCtx ctx not None, dstate=None):
     cdef int64_t T = out.shape[0], N = out.shape[1], H = out.shape[2], D = xa.shape[2]
     da = grad_array(dout, t, "dout", 3, T, N, H)
     dsa = grad_array(dstate, t, "dstate", 2, N, H, 0)
-    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 3, ctx.has_bias_ih, ctx.has_bias_hh)
+    cdef GradPtrs p
+    dx, dh0, dwi, dwh, dbi, dbh = grads_out(t, T, N, D, H, 3, ctx.has_bias_ih, ctx.has_bias_hh, &p)
     cdef cnp.ndarray work = work_array(fnn_gru_bwd_work(T, N, H), t)
-    cdef void *p_dx = cnp.PyArray_DATA(dx)
-    cdef void *p_dh0 = cnp.PyArray_DATA(dh0)
-    cdef void *p_dwi = cnp.PyArray_DATA(dwi)
-    cdef void *p_dwh = cnp.PyArray_DATA(dwh)
-    cdef void *p_dbi = data_or_null(dbi)
-    cdef void *p_dbh = data_or_null(dbh)
     cdef void *p_do = data_or_null(da)
     cdef void *p_ds = data_or_null(dsa)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_gru_bwd_f32(<float *>p_dx, <float *>p_dh0, <float *>p_dwi, <float *>p_dwh,
-                            <float *>p_dbi, <float *>p_dbh, <float *>cnp.PyArray_DATA(work),
-                            <float *>p_do, <float *>p_ds, <float *>cnp.PyArray_DATA(xa),
-                            <float *>cnp.PyArray_DATA(ctx.h0), <float *>cnp.PyArray_DATA(ctx.weight_ih),
-                            <float *>cnp.PyArray_DATA(ctx.weight_hh), <float *>cnp.PyArray_DATA(out),
-                            <float *>cnp.PyArray_DATA(ctx.gates), <float *>cnp.PyArray_DATA(ctx.hn),
-                            T, N, D, H)
-        else:
-            fnn_gru_bwd_f64(<double *>p_dx, <double *>p_dh0, <double *>p_dwi, <double *>p_dwh,
-                            <double *>p_dbi, <double *>p_dbh, <double *>cnp.PyArray_DATA(work),
-                            <double *>p_do, <double *>p_ds, <double *>cnp.PyArray_DATA(xa),
-                            <double *>cnp.PyArray_DATA(ctx.h0), <double *>cnp.PyArray_DATA(ctx.weight_ih),
-                            <double *>cnp.PyArray_DATA(ctx.weight_hh), <double *>cnp.PyArray_DATA(out),
-                            <double *>cnp.PyArray_DATA(ctx.gates), <double *>cnp.PyArray_DATA(ctx.hn),
-                            T, N, D, H)
+        gru_bwd(t, p.dx, p.dh0, p.dwi, p.dwh, p.dbi, p.dbh, cnp.PyArray_DATA(work), p_do, p_ds,
+                cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ctx.h0), cnp.PyArray_DATA(ctx.weight_ih),
+                cnp.PyArray_DATA(ctx.weight_hh), cnp.PyArray_DATA(out), cnp.PyArray_DATA(ctx.gates),
+                cnp.PyArray_DATA(ctx.hn), T, N, D, H)
     return dx, dh0, dwi, dwh, dbi, dbh
 
 
 # ---- temporal cross-entropy ----------------------------------------------------------------------
-
-cdef extern from "rnn.h" nogil:
-    int64_t fnn_temporal_ce_fwd_f32(float *loss, double *wsum, float *lse, const float *x,
-                                    const int64_t *target, const float *w, int64_t rows, int64_t V)
-    int64_t fnn_temporal_ce_fwd_f64(double *loss, double *wsum, double *lse, const double *x,
-                                    const int64_t *target, const double *w, int64_t rows, int64_t V)
-    void fnn_temporal_ce_bwd_f32(float *dx, const float *x, const float *lse, const int64_t *target,
-                                 const float *w, double g, int64_t rows, int64_t V)
-    void fnn_temporal_ce_bwd_f64(double *dx, const double *x, const double *lse,
-                                 const int64_t *target, const double *w, double g, int64_t rows,
-                                 int64_t V)
 
 __all__ += ["temporal_cross_entropy_forward", "temporal_cross_entropy_backward"]
 
@@ -585,14 +497,8 @@ def temporal_cross_entropy_forward(logits, target, mask=None):
     cdef double wsum = 0
     cdef int64_t bad
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            bad = fnn_temporal_ce_fwd_f32(<float *>cnp.PyArray_DATA(loss), &wsum,
-                                          <float *>cnp.PyArray_DATA(lse), <float *>cnp.PyArray_DATA(xa),
-                                          <int64_t *>cnp.PyArray_DATA(ta), <float *>wp, T * N, V)
-        else:
-            bad = fnn_temporal_ce_fwd_f64(<double *>cnp.PyArray_DATA(loss), &wsum,
-                                          <double *>cnp.PyArray_DATA(lse), <double *>cnp.PyArray_DATA(xa),
-                                          <int64_t *>cnp.PyArray_DATA(ta), <double *>wp, T * N, V)
+        bad = temporal_ce_fwd(t, cnp.PyArray_DATA(loss), &wsum, cnp.PyArray_DATA(lse),
+                              cnp.PyArray_DATA(xa), <int64_t *>cnp.PyArray_DATA(ta), wp, T * N, V)
     if bad >= 0:
         raise ValueError(f"target out of range at (t, n) = ({bad // N}, {bad % N}): "
                          f"{(<int64_t *>cnp.PyArray_DATA(ta))[bad]} is not in [0, {V})")
@@ -622,12 +528,6 @@ def temporal_cross_entropy_backward(dloss, TemporalCECtx ctx not None):
     cdef cnp.ndarray dx = new_array(3, xa.shape, t)
     cdef void *wp = data_or_null(ctx.weight)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_temporal_ce_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(xa),
-                                    <float *>cnp.PyArray_DATA(ctx.lse), <int64_t *>cnp.PyArray_DATA(ctx.target),
-                                    <float *>wp, g, rows, V)
-        else:
-            fnn_temporal_ce_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(xa),
-                                    <double *>cnp.PyArray_DATA(ctx.lse), <int64_t *>cnp.PyArray_DATA(ctx.target),
-                                    <double *>wp, g, rows, V)
+        temporal_ce_bwd(t, cnp.PyArray_DATA(dx), cnp.PyArray_DATA(xa), cnp.PyArray_DATA(ctx.lse),
+                        <int64_t *>cnp.PyArray_DATA(ctx.target), wp, g, rows, V)
     return dx

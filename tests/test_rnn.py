@@ -65,11 +65,9 @@ NAMES = {k: ["dx", "dh0"] + (["dc0"] if k == "lstm" else []) + ["dw_ih", "dw_hh"
          for k in KINDS}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("T,N,D,H", SHAPES)
-@pytest.mark.parametrize("bias", [True, False])
-def test_parity(rng, dtype, kind, T, N, D, H, bias):
-    args = make_args(rng, kind, T, N, D, H, dtype, bias)
+def assert_parity(rng, dtype, kind, args):
+    """Compiled and reference forward (out, final states) and backward (random dout, dstate)
+    agree on args; returns (dout, dstate, ctx, ctxr) for further backward checks."""
     out, st, ctx = forward(F, kind, *args)
     outr, str_, ctxr = forward(R, kind, *args)
     assert_close(out, outr, dtype, "out", approx=True)
@@ -80,6 +78,14 @@ def test_parity(rng, dtype, kind, T, N, D, H, bias):
     for got, want, name in zip(backward(F, kind, dout, ctx, dstate), backward(R, kind, dout, ctxr, dstate),
                                NAMES[kind]):
         assert_close(got, want, dtype, name, approx=True)
+    return dout, dstate, ctx, ctxr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("T,N,D,H", SHAPES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_parity(rng, dtype, kind, T, N, D, H, bias):
+    assert_parity(rng, dtype, kind, make_args(rng, kind, T, N, D, H, dtype, bias))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -244,14 +250,7 @@ def test_truncated_parity_compiled_reference(rng, dtype):
 def test_parity_threaded_sizes(rng, dtype, kind):
     """Large enough per step that the time loop splits hidden units across threads."""
     args = make_args(rng, kind, 5, 32, 8, 75, dtype)   # H not a multiple of the unit block
-    out, st, ctx = forward(F, kind, *args)
-    outr, str_, ctxr = forward(R, kind, *args)
-    assert_close(out, outr, dtype, "out", approx=True)
-    dout = make(rng, out.shape, dtype)
-    dstate = [make(rng, s.shape, dtype) for s in st]
-    for got, want, name in zip(backward(F, kind, dout, ctx, dstate), backward(R, kind, dout, ctxr, dstate),
-                               NAMES[kind]):
-        assert_close(got, want, dtype, name, approx=True)
+    dout, dstate, ctx, ctxr = assert_parity(rng, dtype, kind, args)
     if kind.startswith("rnn"):
         for k in (0, 2):
             for got, want in zip(F.rnn_backward(dout, ctx, dstate[0], truncate=k),

@@ -12,20 +12,11 @@ import numpy as np
 from ..backend import get_backend
 from . import init
 from .layers import kernel, _check_float_input
+from ._util import _int, _float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d",
            "BatchNorm1d", "BatchNorm2d", "LayerNorm"]
-
-_FLOAT_TYPES = (np.float32, np.float64)
-
-
-def _int(v, what, minimum=0):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, got {type(v).__name__}")
-    if v < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {v}")
-    return int(v)
 
 
 def _pair(v, what, minimum=0):
@@ -36,13 +27,6 @@ def _pair(v, what, minimum=0):
         return (_int(v[0], what, minimum), _int(v[1], what, minimum))
     v = _int(v, what, minimum)
     return (v, v)
-
-
-def _float_dtype(dtype, layer):
-    dtype = np.dtype(dtype)
-    if dtype.type not in _FLOAT_TYPES:
-        raise TypeError(f"{layer} dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 def _image_input(layer, x):

@@ -15,27 +15,10 @@ import numpy as np
 from ..backend import get_backend
 from . import init
 from .layers import kernel, _check_float_input
+from ._util import _int, _float_dtype
 from .module import Module, Parameter
 
 __all__ = ["RNN", "LSTM", "GRU", "Embedding"]
-
-_FLOAT_TYPES = (np.float32, np.float64)
-
-
-def _int(v, what, minimum=0):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, got {type(v).__name__}")
-    if v < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {v}")
-    return int(v)
-
-
-def _float_dtype(dtype, layer):
-    dtype = np.dtype(dtype)
-    if dtype.type not in _FLOAT_TYPES:
-        raise TypeError(f"{layer} dtype must be float32 or float64, got {dtype}")
-    return dtype
-
 
 _MAX_PARAMS = 2**40      # far beyond any memory: a size this large is a mistake, not a model
 

@@ -156,6 +156,17 @@ def _bias_sums(dG, has):
     return dG.reshape(-1, dG.shape[-1]).sum(axis=0, dtype=np.float64).astype(dG.dtype) if has else None
 
 
+def _input_projection(x, w_ih, *biases):
+    """Every step's input projection at once, (T, N, G*H) = x (T, N, D) @ w_ih^T, plus each
+    of biases that is not None."""
+    T, N, D = x.shape
+    pre = (x.reshape(T * N, D) @ w_ih.T).reshape(T, N, w_ih.shape[0])
+    for b in biases:
+        if b is not None:
+            pre += b
+    return pre
+
+
 def _weight_grads(x, h0, out, w_ih, dGi, dGh):
     """dx = dGi @ W_ih, dW_ih = dGi^T X, dW_hh = sum_t dGh[t]^T h_{t-1} (h_{-1} = h0)."""
     T, N, D = x.shape
@@ -182,10 +193,7 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     T, N, D, H = _check(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, 1)
     h = _state(h0, N, H, x.dtype)
-    pre = (x.reshape(T * N, D) @ weight_ih.T).reshape(T, N, H)
-    for b in (bias_ih, bias_hh):
-        if b is not None:
-            pre += b
+    pre = _input_projection(x, weight_ih, bias_ih, bias_hh)
     out = np.empty((T, N, H), x.dtype)
     for t in range(T):
         a = pre[t] + h @ weight_hh.T
@@ -265,10 +273,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     T, N, D, H = _check(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, 4, (("c0", c0),))
     h, c = _state(h0, N, H, x.dtype), _state(c0, N, H, x.dtype)
     ctx_h0, ctx_c0 = h, c
-    pre = (x.reshape(T * N, D) @ weight_ih.T).reshape(T, N, 4 * H)
-    for b in (bias_ih, bias_hh):
-        if b is not None:
-            pre += b
+    pre = _input_projection(x, weight_ih, bias_ih, bias_hh)
     out = np.empty((T, N, H), x.dtype)
     gates = np.empty((T, N, 4 * H), x.dtype)
     cs = np.empty((T, N, H), x.dtype)
@@ -324,9 +329,7 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     T, N, D, H = _check(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, 3)
     h = _state(h0, N, H, x.dtype)
     ctx_h0 = h
-    pre = (x.reshape(T * N, D) @ weight_ih.T).reshape(T, N, 3 * H)
-    if bias_ih is not None:
-        pre += bias_ih
+    pre = _input_projection(x, weight_ih, bias_ih)
     out = np.empty((T, N, H), x.dtype)
     gates = np.empty((T, N, 3 * H), x.dtype)
     hns = np.empty((T, N, H), x.dtype)
