@@ -54,6 +54,15 @@ static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t
     *hi = total * (t + 1) / T;
 }
 
+/* Threads worth forking for `work` elements, at most one per unit (channel or row), at least 1. */
+static inline int fnn_norm_threads(int64_t work, int64_t units)
+{
+    int nt = fnn_threads_for(work, FNN_NORM_GRAIN);
+    if (nt > units)
+        nt = units > 0 ? (int)units : 1;
+    return nt;
+}
+
 #define FNN_GENERIC "norm.c"
 #include "dtype.h"
 
@@ -288,9 +297,7 @@ void FNN(fnn_batch_norm_fwd)(real *y, double *save_mean, double *save_invstd,
                              int64_t n, int64_t c, int64_t l,
                              int batch_stats, double momentum, double eps)
 {
-    int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
-    if (nt > c)
-        nt = c > 0 ? (int)c : 1;
+    int nt = fnn_norm_threads(n * c * l, c);
     if (nt <= 1) {      /* no parallel region at all: entering one costs more than small work */
         FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
                           n, c, l, 0, c, batch_stats, momentum, eps);
@@ -422,9 +429,7 @@ void FNN(fnn_batch_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              const double *save_mean, const double *save_invstd,
                              int64_t n, int64_t c, int64_t l, int batch_stats)
 {
-    int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
-    if (nt > c)
-        nt = c > 0 ? (int)c : 1;
+    int nt = fnn_norm_threads(n * c * l, c);
     if (nt <= 1) {
         FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l, 0, c,
                           batch_stats);
@@ -477,9 +482,7 @@ void FNN(fnn_layer_norm_fwd)(real *y, double *save_mean, double *save_rstd,
                              const real *x, const real *gamma, const real *beta,
                              int64_t rows, int64_t d, double eps)
 {
-    int nt = fnn_threads_for(rows * d, FNN_NORM_GRAIN);
-    if (nt > rows)
-        nt = rows > 0 ? (int)rows : 1;
+    int nt = fnn_norm_threads(rows * d, rows);
     if (nt <= 1) {
         FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, 0, rows, d, eps);
         return;
@@ -535,9 +538,7 @@ void FNN(fnn_layer_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              const double *save_mean, const double *save_rstd,
                              int64_t rows, int64_t d)
 {
-    int nt = fnn_threads_for(rows * d, FNN_NORM_GRAIN);
-    if (nt > rows)
-        nt = rows > 0 ? (int)rows : 1;
+    int nt = fnn_norm_threads(rows * d, rows);
     int want = dgamma != NULL || dbeta != NULL;
     double *part = NULL;
     if (want && d > 0)
