@@ -63,6 +63,28 @@ static inline int fnn_norm_threads(int64_t work, int64_t units)
     return nt;
 }
 
+/* Run `body` over [0, total) split into contiguous parts, one per thread: `body` sees the
+ * thread number t and its part [lo, hi) (fnn_norm_range). On `nt` OpenMP threads (a variable of
+ * that name at the call site), or, when nt is 1, in the calling thread with t = 0 and the whole
+ * range: no parallel region at all, as entering one costs more than small work. */
+#define FNN_NORM_SPLIT(total, body)                                                    \
+    do {                                                                               \
+        if (nt <= 1) {                                                                 \
+            int t = 0;                                                                 \
+            int64_t lo = 0, hi = (total);                                              \
+            (void)t;                                                                   \
+            body;                                                                      \
+        } else {                                                                       \
+            _Pragma("omp parallel num_threads(nt)")                                    \
+            {                                                                          \
+                int t, T;                                                              \
+                int64_t lo, hi;                                                        \
+                fnn_norm_range((total), &t, &T, &lo, &hi);                             \
+                body;                                                                  \
+            }                                                                          \
+        }                                                                              \
+    } while (0)
+
 #define FNN_GENERIC "norm.c"
 #include "dtype.h"
 
@@ -298,19 +320,8 @@ void FNN(fnn_batch_norm_fwd)(real *y, double *save_mean, double *save_invstd,
                              int batch_stats, double momentum, double eps)
 {
     int nt = fnn_norm_threads(n * c * l, c);
-    if (nt <= 1) {      /* no parallel region at all: entering one costs more than small work */
-        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
-                          n, c, l, 0, c, batch_stats, momentum, eps);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t k0, k1;
-        fnn_norm_range(c, &t, &T, &k0, &k1);
-        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
-                          n, c, l, k0, k1, batch_stats, momentum, eps);
-    }
+    FNN_NORM_SPLIT(c, FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x,
+                                        gamma, beta, n, c, l, lo, hi, batch_stats, momentum, eps));
 }
 
 /* Backward of channel k. With g = gamma[k], s = invstd, m = n*l, xc = x - mean:
@@ -430,19 +441,8 @@ void FNN(fnn_batch_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              int64_t n, int64_t c, int64_t l, int batch_stats)
 {
     int nt = fnn_norm_threads(n * c * l, c);
-    if (nt <= 1) {
-        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l, 0, c,
-                          batch_stats);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t k0, k1;
-        fnn_norm_range(c, &t, &T, &k0, &k1);
-        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l,
-                          k0, k1, batch_stats);
-    }
+    FNN_NORM_SPLIT(c, FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd,
+                                        n, c, l, lo, hi, batch_stats));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -483,17 +483,7 @@ void FNN(fnn_layer_norm_fwd)(real *y, double *save_mean, double *save_rstd,
                              int64_t rows, int64_t d, double eps)
 {
     int nt = fnn_norm_threads(rows * d, rows);
-    if (nt <= 1) {
-        FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, 0, rows, d, eps);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t r0, r1;
-        fnn_norm_range(rows, &t, &T, &r0, &r1);
-        FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, r0, r1, d, eps);
-    }
+    FNN_NORM_SPLIT(rows, FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, lo, hi, d, eps));
 }
 
 /* Rows [r0, r1). With xhat = (x - mean) * rstd and h = dy * gamma:
@@ -543,20 +533,10 @@ void FNN(fnn_layer_norm_bwd)(real *dx, real *dgamma, real *dbeta,
     double *part = NULL;
     if (want && d > 0)
         part = (double *)calloc((size_t)nt * 2 * (size_t)d, sizeof(double));
-    if (nt <= 1) {
-        FNN(ln_bwd_rows)(dx, part, part ? part + d : NULL, dy, x, gamma, save_mean, save_rstd,
-                         0, rows, d);
-    } else {
-        #pragma omp parallel num_threads(nt)
-        {
-            int t, T;
-            int64_t r0, r1;
-            fnn_norm_range(rows, &t, &T, &r0, &r1);
-            double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
-            FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd,
-                             r0, r1, d);
-        }
-    }
+    /* thread t adds into its own partials part[t * 2d .. (t + 1) * 2d) */
+    FNN_NORM_SPLIT(rows, double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
+                   FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd,
+                                    lo, hi, d));
     if (!want)
         return;
     if (part) {      /* add the per-thread partials */
