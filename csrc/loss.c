@@ -202,6 +202,14 @@ FNN_ALWAYS_INLINE real FNN(loss_sumexp)(const real *x, int64_t c, real m)
     return s;
 }
 
+/* The reduced loss into loss[0]: total / count for the mean, total for the sum; nothing for
+ * reduction none (loss[] then holds the per-row / per-element losses). */
+static inline void FNN(loss_reduced)(real *loss, double total, int reduction, int64_t count)
+{
+    if (reduction != FNN_REDUCE_NONE)
+        loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)count : total);
+}
+
 /* ---------------------------------- cross-entropy, class indices ---------------------------- */
 
 /* rows [i0, i1): per-row max and exp-sum, per-row loss into loss[] (when non-NULL); returns
@@ -239,10 +247,7 @@ int64_t FNN(fnn_cross_entropy_fwd)(real *loss, real *rowmax, real *sumexp, int64
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
     FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(ce_fwd_rows)(rowloss, rowmax, sumexp, logits, target,
                                                            n * b / nb, n * (b + 1) / nb, c, ignore_index));
-    if (reduction != FNN_REDUCE_NONE) {
-        double total = fnn_loss_total(partial, nb);
-        loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)*count : total);
-    }
+    FNN(loss_reduced)(loss, fnn_loss_total(partial, nb), reduction, *count);
     return -1;
 }
 
@@ -328,10 +333,7 @@ void FNN(fnn_cross_entropy_soft_fwd)(real *loss, real *rowmax, real *sumexp, rea
     int nt = fnn_threads_for(n * c, FNN_LOSS_GRAIN / 2);
     FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(ce_soft_fwd_rows)(rowloss, rowmax, sumexp, tsum, logits, target,
                                                                 n * b / nb, n * (b + 1) / nb, c));
-    if (reduction != FNN_REDUCE_NONE) {
-        double total = fnn_loss_total(partial, nb);
-        loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)n : total);
-    }
+    FNN(loss_reduced)(loss, fnn_loss_total(partial, nb), reduction, n);
 }
 
 FNN_HOT static void FNN(ce_soft_bwd_rows)(real *dlogits, const real *dloss, double g,
@@ -378,8 +380,7 @@ int64_t FNN(fnn_nll_loss_fwd)(real *loss, int64_t *count, const real *logp, cons
             loss[i] = li;
         total += (double)li;
     }
-    if (reduction != FNN_REDUCE_NONE)
-        loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)*count : total);
+    FNN(loss_reduced)(loss, total, reduction, *count);
     return -1;
 }
 
@@ -453,10 +454,7 @@ static void FNN(pointwise_fwd)(real *loss, const real *pred, const real *target,
     int nt = fnn_threads_for(n, FNN_LOSS_GRAIN);
     FNN_LOSS_FOR_BLOCKS(nb, partial[b] = FNN(pointwise_fwd_block)(each, pred, target, n * b / nb,
                                                                    n * (b + 1) / nb, square));
-    if (reduction != FNN_REDUCE_NONE) {
-        double total = fnn_loss_total(partial, nb);
-        loss[0] = (real)(reduction == FNN_REDUCE_MEAN ? total / (double)n : total);
-    }
+    FNN(loss_reduced)(loss, fnn_loss_total(partial, nb), reduction, n);
 }
 
 /* dpred over [j0, j1): scale_i * (pred - target) (square) or scale_i * sign(pred - target),

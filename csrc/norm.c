@@ -54,6 +54,37 @@ static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t
     *hi = total * (t + 1) / T;
 }
 
+/* Threads worth forking for `work` elements, at most one per unit (channel or row), at least 1. */
+static inline int fnn_norm_threads(int64_t work, int64_t units)
+{
+    int nt = fnn_threads_for(work, FNN_NORM_GRAIN);
+    if (nt > units)
+        nt = units > 0 ? (int)units : 1;
+    return nt;
+}
+
+/* Run `body` over [0, total) split into contiguous parts, one per thread: `body` sees the
+ * thread number t and its part [lo, hi) (fnn_norm_range). On `nt` OpenMP threads (a variable of
+ * that name at the call site), or, when nt is 1, in the calling thread with t = 0 and the whole
+ * range: no parallel region at all, as entering one costs more than small work. */
+#define FNN_NORM_SPLIT(total, body)                                                    \
+    do {                                                                               \
+        if (nt <= 1) {                                                                 \
+            int t = 0;                                                                 \
+            int64_t lo = 0, hi = (total);                                              \
+            (void)t;                                                                   \
+            body;                                                                      \
+        } else {                                                                       \
+            _Pragma("omp parallel num_threads(nt)")                                    \
+            {                                                                          \
+                int t, T;                                                              \
+                int64_t lo, hi;                                                        \
+                fnn_norm_range((total), &t, &T, &lo, &hi);                             \
+                body;                                                                  \
+            }                                                                          \
+        }                                                                              \
+    } while (0)
+
 #define FNN_GENERIC "norm.c"
 #include "dtype.h"
 
@@ -288,22 +319,9 @@ void FNN(fnn_batch_norm_fwd)(real *y, double *save_mean, double *save_invstd,
                              int64_t n, int64_t c, int64_t l,
                              int batch_stats, double momentum, double eps)
 {
-    int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
-    if (nt > c)
-        nt = c > 0 ? (int)c : 1;
-    if (nt <= 1) {      /* no parallel region at all: entering one costs more than small work */
-        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
-                          n, c, l, 0, c, batch_stats, momentum, eps);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t k0, k1;
-        fnn_norm_range(c, &t, &T, &k0, &k1);
-        FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
-                          n, c, l, k0, k1, batch_stats, momentum, eps);
-    }
+    int nt = fnn_norm_threads(n * c * l, c);
+    FNN_NORM_SPLIT(c, FNN(bn_fwd_range)(y, save_mean, save_invstd, running_mean, running_var, x,
+                                        gamma, beta, n, c, l, lo, hi, batch_stats, momentum, eps));
 }
 
 /* Backward of channel k. With g = gamma[k], s = invstd, m = n*l, xc = x - mean:
@@ -422,22 +440,9 @@ void FNN(fnn_batch_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              const double *save_mean, const double *save_invstd,
                              int64_t n, int64_t c, int64_t l, int batch_stats)
 {
-    int nt = fnn_threads_for(n * c * l, FNN_NORM_GRAIN);
-    if (nt > c)
-        nt = c > 0 ? (int)c : 1;
-    if (nt <= 1) {
-        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l, 0, c,
-                          batch_stats);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t k0, k1;
-        fnn_norm_range(c, &t, &T, &k0, &k1);
-        FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, l,
-                          k0, k1, batch_stats);
-    }
+    int nt = fnn_norm_threads(n * c * l, c);
+    FNN_NORM_SPLIT(c, FNN(bn_bwd_range)(dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd,
+                                        n, c, l, lo, hi, batch_stats));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -477,20 +482,8 @@ void FNN(fnn_layer_norm_fwd)(real *y, double *save_mean, double *save_rstd,
                              const real *x, const real *gamma, const real *beta,
                              int64_t rows, int64_t d, double eps)
 {
-    int nt = fnn_threads_for(rows * d, FNN_NORM_GRAIN);
-    if (nt > rows)
-        nt = rows > 0 ? (int)rows : 1;
-    if (nt <= 1) {
-        FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, 0, rows, d, eps);
-        return;
-    }
-    #pragma omp parallel num_threads(nt)
-    {
-        int t, T;
-        int64_t r0, r1;
-        fnn_norm_range(rows, &t, &T, &r0, &r1);
-        FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, r0, r1, d, eps);
-    }
+    int nt = fnn_norm_threads(rows * d, rows);
+    FNN_NORM_SPLIT(rows, FNN(ln_fwd_rows)(y, save_mean, save_rstd, x, gamma, beta, lo, hi, d, eps));
 }
 
 /* Rows [r0, r1). With xhat = (x - mean) * rstd and h = dy * gamma:
@@ -535,27 +528,15 @@ void FNN(fnn_layer_norm_bwd)(real *dx, real *dgamma, real *dbeta,
                              const double *save_mean, const double *save_rstd,
                              int64_t rows, int64_t d)
 {
-    int nt = fnn_threads_for(rows * d, FNN_NORM_GRAIN);
-    if (nt > rows)
-        nt = rows > 0 ? (int)rows : 1;
+    int nt = fnn_norm_threads(rows * d, rows);
     int want = dgamma != NULL || dbeta != NULL;
     double *part = NULL;
     if (want && d > 0)
         part = (double *)calloc((size_t)nt * 2 * (size_t)d, sizeof(double));
-    if (nt <= 1) {
-        FNN(ln_bwd_rows)(dx, part, part ? part + d : NULL, dy, x, gamma, save_mean, save_rstd,
-                         0, rows, d);
-    } else {
-        #pragma omp parallel num_threads(nt)
-        {
-            int t, T;
-            int64_t r0, r1;
-            fnn_norm_range(rows, &t, &T, &r0, &r1);
-            double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
-            FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd,
-                             r0, r1, d);
-        }
-    }
+    /* thread t adds into its own partials part[t * 2d .. (t + 1) * 2d) */
+    FNN_NORM_SPLIT(rows, double *pg = part ? part + (size_t)t * 2 * (size_t)d : NULL;
+                   FNN(ln_bwd_rows)(dx, pg, pg ? pg + d : NULL, dy, x, gamma, save_mean, save_rstd,
+                                    lo, hi, d));
     if (!want)
         return;
     if (part) {      /* add the per-thread partials */

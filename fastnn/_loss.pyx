@@ -116,11 +116,13 @@ cdef cnp.ndarray class_indices(object target, int64_t n, cnp.ndarray logits):
     return c_array(ta)
 
 
-cdef int64_t logits_2d(cnp.ndarray xa, str name) except -1:
+cdef cnp.ndarray logits_2d(object x, str name):
+    """x (a float ndarray) as a C-contiguous (N, C) array with C >= 1 (ValueError otherwise)."""
+    cdef cnp.ndarray xa = c_array(x)
     check_ndim(xa, 2, name, "(N, C)")
     if xa.shape[1] < 1:
         raise ValueError(f"{name} must have at least one class, got shape {shape_str(xa)}")
-    return 0
+    return xa
 
 
 cdef raise_bad_target(cnp.ndarray ta, int64_t row, int64_t c, int64_t ignore_index):
@@ -183,21 +185,42 @@ cdef inline cnp.ndarray loss_array(int red, int ndim, cnp.npy_intp *dims, int t)
     return new_array(ndim if red == FNN_REDUCE_NONE else 0, dims, t)
 
 
+cdef class _ClassLossCtx:
+    """What cross-entropy's and NLL's backward share: target, reduction, ignore_index and count
+    (rows that count in the mean)."""
+    cdef readonly cnp.ndarray target
+    cdef readonly str reduction
+    cdef readonly int64_t ignore_index, count
+    cdef int red
+
+    cdef keep(self, cnp.ndarray ta, int red, int64_t ignore_index, int64_t count):
+        self.target = ta
+        self.reduction = REDUCTION_NAMES[red]
+        self.red = red
+        self.ignore_index = ignore_index
+        self.count = count
+
+    cdef object upstream_grad(self, object dloss, int t, cnp.ndarray loss_like, double *g):
+        """upstream() for this loss, with *g divided by count for the mean (0 when no row
+        counts)."""
+        da = upstream(dloss, t, self.red, loss_like, g)
+        if self.red == FNN_REDUCE_MEAN:
+            g[0] = g[0] / self.count if self.count > 0 else 0.0
+        return da
+
+
 # ------------------------------------------------------------------------------------------------
 # cross-entropy
 # ------------------------------------------------------------------------------------------------
 
-cdef class CrossEntropyCtx:
+cdef class CrossEntropyCtx(_ClassLossCtx):
     """What cross_entropy_backward needs: logits (N, C); target (N,) int64 class indices or
     (N, C) probabilities; rowmax, sumexp (N,): per row the max logit and sum_j exp(logit - max)
     (softmax is recomputed from them, so no (N, C) matrix is kept); tsum (N,) the row sums of
     probability targets (None for class indices); soft; reduction; ignore_index; count (rows
     that count in the mean)."""
-    cdef readonly cnp.ndarray logits, target, rowmax, sumexp, tsum
+    cdef readonly cnp.ndarray logits, rowmax, sumexp, tsum
     cdef readonly bint soft
-    cdef readonly str reduction
-    cdef readonly int64_t ignore_index, count
-    cdef int red
 
     def __repr__(self):
         return (f"CrossEntropyCtx(logits={shape_str(self.logits)}, target={shape_str(self.target)}, "
@@ -218,8 +241,7 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100):
     cdef int t = float_typenum(logits, "logits")
     cdef int red = reduction_code(reduction)
     cdef int64_t ii = index_arg(ignore_index, "ignore_index")
-    cdef cnp.ndarray xa = c_array(logits)
-    logits_2d(xa, "logits")
+    cdef cnp.ndarray xa = logits_2d(logits, "logits")
     cdef int64_t n = xa.shape[0], c = xa.shape[1], count = n, bad = -1
     cdef cnp.ndarray ta, tsum = None
     cdef bint soft = (cnp.PyArray_Check(target) and
@@ -261,16 +283,12 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100):
     if bad >= 0:
         raise_bad_target(ta, bad, c, ii)
     cdef CrossEntropyCtx ctx = CrossEntropyCtx.__new__(CrossEntropyCtx)
+    ctx.keep(ta, red, ii, count)
     ctx.logits = xa
-    ctx.target = ta
     ctx.rowmax = rowmax
     ctx.sumexp = sumexp
     ctx.tsum = tsum
     ctx.soft = soft
-    ctx.reduction = REDUCTION_NAMES[red]
-    ctx.red = red
-    ctx.ignore_index = ii
-    ctx.count = count
     return loss, ctx
 
 
@@ -282,10 +300,7 @@ def cross_entropy_backward(dloss, CrossEntropyCtx ctx not None):
     cdef cnp.ndarray xa = ctx.logits
     cdef int t = cnp.PyArray_TYPE(xa)
     cdef double g = 0
-    cdef cnp.ndarray like = ctx.rowmax
-    da = upstream(dloss, t, ctx.red, like, &g)
-    if ctx.red == FNN_REDUCE_MEAN:
-        g = g / ctx.count if ctx.count > 0 else 0.0
+    da = ctx.upstream_grad(dloss, t, ctx.rowmax, &g)       # rowmax has the loss's shape (N,)
     cdef int64_t n = xa.shape[0], c = xa.shape[1], ii = ctx.ignore_index
     cdef cnp.ndarray dx = new_array(2, xa.shape, t)
     cdef void *dxp = cnp.PyArray_DATA(dx)
@@ -318,13 +333,10 @@ def cross_entropy_backward(dloss, CrossEntropyCtx ctx not None):
 # NLL
 # ------------------------------------------------------------------------------------------------
 
-cdef class NLLLossCtx:
+cdef class NLLLossCtx(_ClassLossCtx):
     """What nll_loss_backward needs: logp (N, C) (only its shape and dtype are used), target (N,)
     int64, reduction, ignore_index, count (rows that count in the mean)."""
-    cdef readonly cnp.ndarray logp, target
-    cdef readonly str reduction
-    cdef readonly int64_t ignore_index, count
-    cdef int red
+    cdef readonly cnp.ndarray logp
 
     def __repr__(self):
         return (f"NLLLossCtx(logp={shape_str(self.logp)}, reduction={self.reduction!r}, "
@@ -342,8 +354,7 @@ def nll_loss_forward(logp, target, reduction="mean", ignore_index=-100):
     cdef int t = float_typenum(logp, "logp")
     cdef int red = reduction_code(reduction)
     cdef int64_t ii = index_arg(ignore_index, "ignore_index")
-    cdef cnp.ndarray xa = c_array(logp)
-    logits_2d(xa, "logp")
+    cdef cnp.ndarray xa = logits_2d(logp, "logp")
     cdef int64_t n = xa.shape[0], c = xa.shape[1], count = n, bad = -1
     cdef cnp.ndarray ta = class_indices(target, n, xa)
     cdef cnp.npy_intp dims[1]
@@ -360,12 +371,8 @@ def nll_loss_forward(logp, target, reduction="mean", ignore_index=-100):
     if bad >= 0:
         raise_bad_target(ta, bad, c, ii)
     cdef NLLLossCtx ctx = NLLLossCtx.__new__(NLLLossCtx)
+    ctx.keep(ta, red, ii, count)
     ctx.logp = xa
-    ctx.target = ta
-    ctx.reduction = REDUCTION_NAMES[red]
-    ctx.red = red
-    ctx.ignore_index = ii
-    ctx.count = count
     return loss, ctx
 
 
@@ -375,9 +382,7 @@ def nll_loss_backward(dloss, NLLLossCtx ctx not None):
     cdef cnp.ndarray xa = ctx.logp
     cdef int t = cnp.PyArray_TYPE(xa)
     cdef double g = 0
-    da = upstream(dloss, t, ctx.red, ctx.target, &g)      # target has the loss's shape (N,)
-    if ctx.red == FNN_REDUCE_MEAN:
-        g = g / ctx.count if ctx.count > 0 else 0.0
+    da = ctx.upstream_grad(dloss, t, ctx.target, &g)       # target has the loss's shape (N,)
     cdef int64_t n = xa.shape[0], c = xa.shape[1], ii = ctx.ignore_index
     cdef cnp.ndarray dx = new_array(2, xa.shape, t)
     cdef void *dxp = cnp.PyArray_DATA(dx)

@@ -41,6 +41,15 @@ cdef inline void *data_or_null(cnp.ndarray a):
     return NULL if a is None else cnp.PyArray_DATA(a)
 
 
+cdef inline int64_t dims_product(cnp.ndarray a, int lo, int hi):
+    """The product of a.shape[lo:hi] (1 when empty)."""
+    cdef int64_t p = 1
+    cdef int i
+    for i in range(lo, hi):
+        p *= a.shape[i]
+    return p
+
+
 cdef double check_eps(object eps) except -1.0:
     cdef double e
     try:
@@ -77,17 +86,29 @@ cdef cnp.ndarray running_buffer(object a, int t, str name, int64_t c, object x):
     return aa
 
 
-cdef class BatchNormCtx:
-    """What batch_norm_backward needs: x (N, C, *) contiguous, gamma (C,) or None, mean and invstd
-    (C,) float64 (the statistics the forward normalised with: batch statistics when batch_stats,
-    else the running ones), has_beta, batch_stats."""
+cdef class _NormCtx:
+    """What both norms' backward read: x contiguous, gamma or None, the float64 statistics (the
+    mean and the inverse standard deviation, one pair per channel / row) and has_beta."""
     cdef readonly cnp.ndarray x, gamma
-    cdef cnp.ndarray stats          # (2, C) float64: mean, invstd (one allocation per call)
-    cdef readonly bint has_beta, batch_stats
+    cdef cnp.ndarray stats          # (2, C or rows) float64: mean, 1/std (one allocation per call)
+    cdef readonly bint has_beta
 
     @property
     def mean(self):
         return self.stats[0]
+
+    cdef keep(self, cnp.ndarray xa, cnp.ndarray ga, cnp.ndarray stats, bint has_beta):
+        self.x = xa
+        self.gamma = ga
+        self.stats = stats
+        self.has_beta = has_beta
+
+
+cdef class BatchNormCtx(_NormCtx):
+    """What batch_norm_backward needs: x (N, C, *) contiguous, gamma (C,) or None, mean and invstd
+    (C,) float64 (the statistics the forward normalised with: batch statistics when batch_stats,
+    else the running ones), has_beta, batch_stats."""
+    cdef readonly bint batch_stats
 
     @property
     def invstd(self):
@@ -96,6 +117,23 @@ cdef class BatchNormCtx:
     def __repr__(self):
         return (f"BatchNormCtx(x={shape_str(self.x)}, affine=({self.gamma is not None}, "
                 f"{self.has_beta}), batch_stats={self.batch_stats})")
+
+
+cdef cnp.ndarray new_stats(int64_t m):
+    """A new (2, m) float64 array for the mean and 1/std of m channels / rows."""
+    cdef cnp.npy_intp sdim[2]
+    sdim[0] = 2
+    sdim[1] = m
+    return new_array(2, sdim, cnp.NPY_FLOAT64)
+
+
+cdef cnp.ndarray grad_output(object dy, cnp.ndarray xa):
+    """A norm backward's dy: x's dtype and shape, as a C-contiguous array."""
+    check_same_dtype(cnp.PyArray_TYPE(xa), dy, "dy", "x")
+    cdef cnp.ndarray dya = c_array(dy)
+    if not cnp.PyArray_SAMESHAPE(dya, xa):
+        raise ValueError(f"dy must have the forward input's shape {shape_str(xa)}, got {shape_str(dya)}")
+    return dya
 
 
 def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=None,
@@ -126,10 +164,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
     cdef int nd = cnp.PyArray_NDIM(xa)
     if nd < 2:
         raise ValueError(f"x must be at least 2-D (N, C, *), got shape {shape_str(x)}")
-    cdef int64_t n = xa.shape[0], c = xa.shape[1], l = 1
-    cdef int i
-    for i in range(2, nd):
-        l *= xa.shape[i]
+    cdef int64_t n = xa.shape[0], c = xa.shape[1], l = dims_product(xa, 2, nd)
     cdef cnp.ndarray ga = channel_param(gamma, t, "gamma", c, x)
     cdef cnp.ndarray ba = channel_param(beta, t, "beta", c, x)
     cdef cnp.ndarray rm = None, rv = None
@@ -174,10 +209,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
     cdef cnp.ndarray y
     y = result_array(out, nd, xa.shape, t, (x, gamma, beta, running_mean, running_var),
                      ("x", "gamma", "beta", "running_mean", "running_var"))
-    cdef cnp.npy_intp sdim[2]
-    sdim[0] = 2
-    sdim[1] = c
-    cdef cnp.ndarray stats = new_array(2, sdim, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray stats = new_stats(c)
     cdef double *meanp = <double *>cnp.PyArray_DATA(stats)
     cdef void *gp = data_or_null(ga)
     cdef void *bp = data_or_null(ba)
@@ -193,10 +225,7 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
                                    <double *>cnp.PyArray_DATA(xa), <double *>gp, <double *>bp,
                                    n, c, l, batch_stats, mom, e)
     cdef BatchNormCtx ctx = BatchNormCtx.__new__(BatchNormCtx)
-    ctx.x = xa
-    ctx.gamma = ga
-    ctx.stats = stats
-    ctx.has_beta = ba is not None
+    ctx.keep(xa, ga, stats, ba is not None)
     ctx.batch_stats = batch_stats
     return y, ctx
 
@@ -209,21 +238,13 @@ def batch_norm_backward(dy, BatchNormCtx ctx not None):
     Channel sums accumulate in double."""
     cdef cnp.ndarray xa = ctx.x
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
-    cdef int nd = cnp.PyArray_NDIM(xa), i
-    if not cnp.PyArray_SAMESHAPE(dya, xa):
-        raise ValueError(f"dy must have the forward input's shape {shape_str(xa)}, got {shape_str(dya)}")
-    cdef int64_t n = xa.shape[0], c = xa.shape[1], l = 1
-    for i in range(2, nd):
-        l *= xa.shape[i]
+    cdef cnp.ndarray dya = grad_output(dy, xa)
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef int64_t n = xa.shape[0], c = xa.shape[1], l = dims_product(xa, 2, nd)
     cdef cnp.ndarray dx = new_array(nd, xa.shape, t)
     cdef cnp.npy_intp cdim = c
-    cdef cnp.ndarray dg = None, db = None
-    if ctx.gamma is not None:
-        dg = new_array(1, &cdim, t)
-    if ctx.has_beta:
-        db = new_array(1, &cdim, t)
+    cdef cnp.ndarray dg = new_array(1, &cdim, t) if ctx.gamma is not None else None
+    cdef cnp.ndarray db = new_array(1, &cdim, t) if ctx.has_beta else None
     cdef void *gp = data_or_null(ctx.gamma)
     cdef void *dgp = data_or_null(dg)
     cdef void *dbp = data_or_null(db)
@@ -241,18 +262,11 @@ def batch_norm_backward(dy, BatchNormCtx ctx not None):
     return dx, dg, db
 
 
-cdef class LayerNormCtx:
+cdef class LayerNormCtx(_NormCtx):
     """What layer_norm_backward needs: x contiguous, gamma (normalized_shape) or None, mean and
     rstd float64, one per normalised row (the leading dims of x, flattened), has_beta and
     normalized_shape."""
-    cdef readonly cnp.ndarray x, gamma
-    cdef cnp.ndarray stats          # (2, rows) float64: mean, rstd (one allocation per call)
-    cdef readonly bint has_beta
     cdef readonly tuple normalized_shape
-
-    @property
-    def mean(self):
-        return self.stats[0]
 
     @property
     def rstd(self):
@@ -265,6 +279,8 @@ cdef class LayerNormCtx:
 
 cdef tuple trailing_shape(cnp.ndarray xa, object normalized_shape):
     """normalized_shape as a tuple that equals the trailing dims of x (ValueError otherwise)."""
+    # The same checks and words as _trailing_shape in fastnn/reference/norm.py, kept compiled:
+    # they run on every nn.LayerNorm forward, where calling the twin's would cost ~1 us.
     cdef int nd = cnp.PyArray_NDIM(xa)
     if normalized_shape is None:
         if nd < 1:
@@ -321,18 +337,11 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
     cdef cnp.ndarray ba = norm_param(beta, t, "beta", shp, x)
     cdef double e = check_eps(eps)
     cdef cnp.ndarray xa = c_array(x)
-    cdef int nd = cnp.PyArray_NDIM(xa), k = len(shp), i
-    cdef int64_t rows = 1, d = 1
-    for i in range(nd - k):
-        rows *= xa.shape[i]
-    for i in range(nd - k, nd):
-        d *= xa.shape[i]
+    cdef int nd = cnp.PyArray_NDIM(xa), k = len(shp)
+    cdef int64_t rows = dims_product(xa, 0, nd - k), d = dims_product(xa, nd - k, nd)
     cdef cnp.ndarray y
     y = result_array(out, nd, xa.shape, t, (x, gamma, beta), ("x", "gamma", "beta"))
-    cdef cnp.npy_intp sdim[2]
-    sdim[0] = 2
-    sdim[1] = rows
-    cdef cnp.ndarray stats = new_array(2, sdim, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray stats = new_stats(rows)
     cdef double *meanp = <double *>cnp.PyArray_DATA(stats)
     cdef void *gp = data_or_null(ga)
     cdef void *bp = data_or_null(ba)
@@ -344,10 +353,7 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
             fnn_layer_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), meanp, meanp + rows, <double *>cnp.PyArray_DATA(xa),
                                    <double *>gp, <double *>bp, rows, d, e)
     cdef LayerNormCtx ctx = LayerNormCtx.__new__(LayerNormCtx)
-    ctx.x = xa
-    ctx.gamma = ga
-    ctx.stats = stats
-    ctx.has_beta = ba is not None
+    ctx.keep(xa, ga, stats, ba is not None)
     ctx.normalized_shape = shp
     return y, ctx
 
@@ -358,22 +364,12 @@ def layer_norm_backward(dy, LayerNormCtx ctx not None):
     double)."""
     cdef cnp.ndarray xa = ctx.x
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
-    if not cnp.PyArray_SAMESHAPE(dya, xa):
-        raise ValueError(f"dy must have the forward input's shape {shape_str(xa)}, got {shape_str(dya)}")
-    cdef int nd = cnp.PyArray_NDIM(xa), k = len(ctx.normalized_shape), i
-    cdef int64_t rows = 1, d = 1
-    for i in range(nd - k):
-        rows *= xa.shape[i]
-    for i in range(nd - k, nd):
-        d *= xa.shape[i]
+    cdef cnp.ndarray dya = grad_output(dy, xa)
+    cdef int nd = cnp.PyArray_NDIM(xa), k = len(ctx.normalized_shape)
+    cdef int64_t rows = dims_product(xa, 0, nd - k), d = dims_product(xa, nd - k, nd)
     cdef cnp.ndarray dx = new_array(nd, xa.shape, t)
-    cdef cnp.ndarray dg = None, db = None
-    if ctx.gamma is not None:
-        dg = new_array(k, xa.shape + (nd - k), t)
-    if ctx.has_beta:
-        db = new_array(k, xa.shape + (nd - k), t)
+    cdef cnp.ndarray dg = new_array(k, xa.shape + (nd - k), t) if ctx.gamma is not None else None
+    cdef cnp.ndarray db = new_array(k, xa.shape + (nd - k), t) if ctx.has_beta else None
     cdef void *gp = data_or_null(ctx.gamma)
     cdef void *dgp = data_or_null(dg)
     cdef void *dbp = data_or_null(db)

@@ -19,23 +19,22 @@ cdef extern from "softmax.h" nogil:
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-cdef class SoftmaxCtx:
-    """What softmax_backward needs: y, the forward's output, and axis (normalised, >= 0)."""
+cdef class _RowsCtx:
+    """y, the forward's output, and axis (normalised, >= 0): what both backwards read."""
     cdef readonly cnp.ndarray y
     cdef readonly int axis
 
     def __repr__(self):
-        return f"SoftmaxCtx(y={shape_str(self.y)}, axis={self.axis})"
+        return f"{type(self).__name__}(y={shape_str(self.y)}, axis={self.axis})"
 
 
-cdef class LogSoftmaxCtx:
+cdef class SoftmaxCtx(_RowsCtx):
+    """What softmax_backward needs: y, the forward's output, and axis (normalised, >= 0)."""
+
+
+cdef class LogSoftmaxCtx(_RowsCtx):
     """What log_softmax_backward needs: y, the forward's output (log-probabilities), and axis
     (normalised, >= 0)."""
-    cdef readonly cnp.ndarray y
-    cdef readonly int axis
-
-    def __repr__(self):
-        return f"LogSoftmaxCtx(y={shape_str(self.y)}, axis={self.axis})"
 
 
 cdef int normalise_axis(cnp.ndarray x, object axis_obj) except -1:
@@ -98,6 +97,15 @@ cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, object out, object x, rows
     return y
 
 
+cdef tuple rows_forward(_RowsCtx ctx, object x, object axis, object out, rows_f32 f32, rows_f64 f64):
+    """A forward's checks, y = f(x) along axis and ``(y, ctx)`` with ctx holding y and axis."""
+    float_typenum(x, "x")
+    cdef int a = normalise_axis(<cnp.ndarray>x, axis)
+    ctx.y = apply_rows(c_array(x), a, out, x, f32, f64)
+    ctx.axis = a
+    return ctx.y, ctx
+
+
 cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, rows_grad_f32 f32, rows_grad_f64 f64):
     """dy checked against the forward's y, then a new array dx = g(dy, y) along ``axis``."""
     cdef cnp.ndarray dya = grad_like(dy, y)
@@ -128,13 +136,8 @@ def softmax_forward(x, axis=-1, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before softmax_backward gives wrong gradients.
     """
-    float_typenum(x, "x")
-    cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray y = apply_rows(c_array(x), a, out, x, fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
-    cdef SoftmaxCtx ctx = SoftmaxCtx.__new__(SoftmaxCtx)
-    ctx.y = y
-    ctx.axis = a
-    return y, ctx
+    return rows_forward(SoftmaxCtx.__new__(SoftmaxCtx), x, axis, out,
+                        fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
 
 
 def softmax_backward(dy, SoftmaxCtx ctx not None):
@@ -152,13 +155,8 @@ def log_softmax_forward(x, axis=-1, *, out=None):
     out: as in softmax_forward (x's shape and dtype; ``y is out``). ctx.y is out: the backward
     reads it, so overwriting out before log_softmax_backward gives wrong gradients.
     """
-    float_typenum(x, "x")
-    cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    cdef cnp.ndarray y = apply_rows(c_array(x), a, out, x, fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
-    cdef LogSoftmaxCtx ctx = LogSoftmaxCtx.__new__(LogSoftmaxCtx)
-    ctx.y = y
-    ctx.axis = a
-    return y, ctx
+    return rows_forward(LogSoftmaxCtx.__new__(LogSoftmaxCtx), x, axis, out,
+                        fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
 
 
 def log_softmax_backward(dy, LogSoftmaxCtx ctx not None):

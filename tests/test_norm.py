@@ -30,6 +30,27 @@ def copy_or_none(a):
     return None if a is None else a.copy()
 
 
+def torch_leaves(*arrays):
+    """Each array as a torch tensor that collects its gradient (None stays None)."""
+    import torch
+    return tuple(None if a is None else torch.tensor(a, requires_grad=True) for a in arrays)
+
+
+def check_matches_torch(y, grads, ty, dy, tx, tg, tb):
+    """A float64 norm's y and backward (dx, dgamma, dbeta) against torch's output ty and the
+    gradients ty.backward(dy) leaves on tx, tg, tb (tg None: no affine, dgamma / dbeta None)."""
+    import torch
+    ty.backward(torch.tensor(dy))
+    assert_close(y, ty.detach().numpy(), np.float64, "y")
+    dx, dg, db = grads
+    assert_close(dx, tx.grad.numpy(), np.float64, "dx")
+    if tg is not None:
+        assert_close(dg, tg.grad.numpy(), np.float64, "dgamma")
+        assert_close(db, tb.grad.numpy(), np.float64, "dbeta")
+    else:
+        assert dg is None and db is None
+
+
 @pytest.mark.parametrize("shape", BN_SHAPES, ids=str)
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("affine", AFFINE, ids=["affine", "gamma", "beta", "plain"])
@@ -171,22 +192,12 @@ def test_batch_norm_matches_torch(rng, shape, training, affine):
     rm, rv = rng.standard_normal(c), rng.random(c) + 0.5
     trm, trv = torch.tensor(rm), torch.tensor(rv)
     y, ctx = F.batch_norm_forward(x, g, b, rm, rv, training, 0.1, 1e-5)
-    tx = torch.tensor(x, requires_grad=True)
-    tg, tb = ((torch.tensor(g, requires_grad=True), torch.tensor(b, requires_grad=True))
-              if affine else (None, None))
+    tx, tg, tb = torch_leaves(x, g, b)
     ty = torch.nn.functional.batch_norm(tx, trm, trv, tg, tb, training, 0.1, 1e-5)
     dy = rng.standard_normal(shape)
-    ty.backward(torch.tensor(dy))
-    assert_close(y, ty.detach().numpy(), np.float64, "y")
+    check_matches_torch(y, F.batch_norm_backward(dy, ctx), ty, dy, tx, tg, tb)
     assert_close(rm, trm.numpy(), np.float64, "running_mean")
     assert_close(rv, trv.numpy(), np.float64, "running_var")
-    dx, dg, db = F.batch_norm_backward(dy, ctx)
-    assert_close(dx, tx.grad.numpy(), np.float64, "dx")
-    if affine:
-        assert_close(dg, tg.grad.numpy(), np.float64, "dgamma")
-        assert_close(db, tb.grad.numpy(), np.float64, "dbeta")
-    else:
-        assert dg is None and db is None
 
 
 @needs_torch
@@ -369,20 +380,10 @@ def test_layer_norm_matches_torch(rng, shape, nshape, affine):
     x = rng.standard_normal(shape) * 2 + 3
     g, b = (rng.standard_normal(ps), rng.standard_normal(ps)) if affine else (None, None)
     y, ctx = F.layer_norm_forward(x, g, b, 1e-5, nshape)
-    tx = torch.tensor(x, requires_grad=True)
-    tg, tb = ((torch.tensor(g, requires_grad=True), torch.tensor(b, requires_grad=True))
-              if affine else (None, None))
+    tx, tg, tb = torch_leaves(x, g, b)
     ty = torch.nn.functional.layer_norm(tx, ps, tg, tb, 1e-5)
     dy = rng.standard_normal(shape)
-    ty.backward(torch.tensor(dy))
-    assert_close(y, ty.detach().numpy(), np.float64, "y")
-    dx, dg, db = F.layer_norm_backward(dy, ctx)
-    assert_close(dx, tx.grad.numpy(), np.float64, "dx")
-    if affine:
-        assert_close(dg, tg.grad.numpy(), np.float64, "dgamma")
-        assert_close(db, tb.grad.numpy(), np.float64, "dbeta")
-    else:
-        assert dg is None and db is None
+    check_matches_torch(y, F.layer_norm_backward(dy, ctx), ty, dy, tx, tg, tb)
 
 
 @needs_torch
@@ -391,7 +392,7 @@ def test_layer_norm_float32_matches_torch(rng):
     x = make(rng, (64, 1024), np.float32)
     g, b = make(rng, (1024,), np.float32), make(rng, (1024,), np.float32)
     y, ctx = F.layer_norm_forward(x, g, b)
-    tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, g, b))
+    tx, tg, tb = torch_leaves(x, g, b)
     ty = torch.nn.functional.layer_norm(tx, (1024,), tg, tb)
     dy = make(rng, (64, 1024), np.float32)
     ty.backward(torch.tensor(dy))

@@ -3,31 +3,30 @@ import operator
 
 import numpy as np
 
-from ._checks import float_array, same_dtype, check_out, store
+from ._checks import float_array, same_dtype, check_out, store, check_ctx
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-class SoftmaxCtx:
+class _RowsCtx:
+    """y, the forward's output, and axis (normalised, >= 0): what both backwards read."""
+    __slots__ = ("y", "axis")
+
+    def __init__(self, y, axis):
+        self.y, self.axis = y, axis
+
+    def __repr__(self):
+        return f"{type(self).__name__}(y={self.y.shape}, axis={self.axis})"
+
+
+class SoftmaxCtx(_RowsCtx):
     """What softmax_backward needs: y, the forward's output, and axis (normalised, >= 0)."""
-    __slots__ = ("y", "axis")
-
-    def __init__(self, y, axis):
-        self.y, self.axis = y, axis
-
-    def __repr__(self):
-        return f"SoftmaxCtx(y={self.y.shape}, axis={self.axis})"
+    __slots__ = ()
 
 
-class LogSoftmaxCtx:
+class LogSoftmaxCtx(_RowsCtx):
     """What log_softmax_backward needs: y, the forward's output (log-probabilities), and axis."""
-    __slots__ = ("y", "axis")
-
-    def __init__(self, y, axis):
-        self.y, self.axis = y, axis
-
-    def __repr__(self):
-        return f"LogSoftmaxCtx(y={self.y.shape}, axis={self.axis})"
+    __slots__ = ()
 
 
 def _axis(x, axis):
@@ -84,8 +83,7 @@ def log_softmax_forward(x, axis=-1, *, out=None):
 
 
 def _check(dy, ctx, cls, forward):
-    if not isinstance(ctx, cls):
-        raise TypeError(f"ctx must be the {cls.__name__} returned by {forward}, got {type(ctx).__name__}")
+    check_ctx(ctx, cls, forward)
     same_dtype(ctx.y, dy, "dy", "x")
     if dy.shape != ctx.y.shape:
         raise ValueError(f"dy must have the forward output's shape {ctx.y.shape}, got {dy.shape}")
