@@ -114,16 +114,12 @@ FNN_INLINE real FNN(fnn_mf_pow2)(real kf)
     return FNN(fnn_mf_from_bits)((k + MF_BIAS) << MF_MANT);
 }
 
-/* e^r - 1 for |r| <= ln2/2: Taylor polynomial r + r^2/2! + ... */
+/* e^r - 1 for |r| <= ln2/2: Taylor polynomial r + r^2/2! + ... + r^7/7! (float) or r^13/13!
+ * (double), by Horner's rule from the highest term down. */
 FNN_INLINE real FNN(fnn_mf_expm1_poly)(real r)
 {
 #if FNN_IS_F32
-    real p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
+    real p = 1.0f / 5040;          /* 1/7! */
 #else
     real p = 1.0 / 6227020800.0;   /* 1/13! */
     p = p * r + 1.0 / 479001600.0;
@@ -132,12 +128,13 @@ FNN_INLINE real FNN(fnn_mf_expm1_poly)(real r)
     p = p * r + 1.0 / 362880.0;
     p = p * r + 1.0 / 40320.0;
     p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
 #endif
+    /* 1/6! ... 1/2!, the same terms for both (each constant rounded once, to real) */
+    p = p * r + (real)1 / 720;
+    p = p * r + (real)1 / 120;
+    p = p * r + (real)1 / 24;
+    p = p * r + (real)1 / 6;
+    p = p * r + (real)1 / 2;
     return r + (r * r) * p;
 }
 

@@ -78,3 +78,24 @@ def backend(impl):
         from fastnn import reference
         return reference
     raise Unavailable(impl)
+
+
+def torch_no_grad(torch, f, *args, **kwargs):
+    """A run() timing torch's forward ``f(*args, **kwargs)`` alone, under torch.no_grad()."""
+    def run():
+        with torch.no_grad():
+            return f(*args, **kwargs)
+    return run
+
+
+def kernel_run(F, op, *args, dy=None, **kwargs):
+    """A run() for backend F: ``F.<op>_forward(*args, **kwargs)``; with dy (the upstream
+    gradient, 1.0 for a loss), also ``F.<op>_backward(dy, ctx)`` on that forward's ctx."""
+    forward = getattr(F, f"{op}_forward")
+    if dy is None:
+        return lambda: forward(*args, **kwargs)
+    backward = getattr(F, f"{op}_backward")
+    def run():
+        _, ctx = forward(*args, **kwargs)
+        return backward(dy, ctx)
+    return run

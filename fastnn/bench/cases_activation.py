@@ -2,7 +2,7 @@
 overhead for tiny ones)."""
 import numpy as np
 
-from . import Case, register, backend, torch_or_unavailable
+from . import Case, register, backend, torch_or_unavailable, torch_no_grad
 
 _TORCH = {"relu": "nn.functional.relu", "leaky_relu": "nn.functional.leaky_relu",
           "sigmoid": "sigmoid", "tanh": "tanh", "sign": "sign", "gelu": "nn.functional.gelu"}
@@ -22,12 +22,7 @@ def _fwd(op, shape, dtype=np.float32):
         x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
         if impl == "torch":
             torch = torch_or_unavailable()
-            tx = torch.from_numpy(x)
-            f = _torch_fn(torch, op)
-            def run():
-                with torch.no_grad():
-                    return f(tx)
-            return run
+            return torch_no_grad(torch, _torch_fn(torch, op), torch.from_numpy(x))
         if impl == "numpy-naive":
             f = _NAIVE[op]
             return lambda: f(x)

@@ -1,7 +1,7 @@
 """Benchmark cases for the dropout family."""
 import numpy as np
 
-from . import Case, register, backend, torch_or_unavailable
+from . import Case, register, backend, torch_or_unavailable, torch_no_grad, kernel_run
 
 
 def _dropout(shape, p, with_backward, dtype=np.float32):
@@ -13,10 +13,7 @@ def _dropout(shape, p, with_backward, dtype=np.float32):
             torch = torch_or_unavailable()
             tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
             if not with_backward:
-                def run():
-                    with torch.no_grad():
-                        return torch.nn.functional.dropout(tx, p, training=True)
-                return run
+                return torch_no_grad(torch, torch.nn.functional.dropout, tx, p, training=True)
             tx.requires_grad_()
             return lambda: torch.autograd.grad(torch.nn.functional.dropout(tx, p, training=True), tx, tdy)
         if impl == "numpy-naive":
@@ -26,14 +23,8 @@ def _dropout(shape, p, with_backward, dtype=np.float32):
                 y = np.where(mask, x / (1 - p), 0)
                 return (y, np.where(mask, dy / (1 - p), 0)) if with_backward else y
             return run
-        F = backend(impl)
-        gen = np.random.default_rng(1)
-        if not with_backward:
-            return lambda: F.dropout_forward(x, p, rng=gen)
-        def run():
-            y, ctx = F.dropout_forward(x, p, rng=gen)
-            return F.dropout_backward(dy, ctx)
-        return run
+        return kernel_run(backend(impl), "dropout", x, p, rng=np.random.default_rng(1),
+                          dy=dy if with_backward else None)
     return make
 
 

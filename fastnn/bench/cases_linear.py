@@ -1,15 +1,22 @@
 """Benchmark cases for the linear family."""
 import numpy as np
 
-from . import Case, register, backend, torch_or_unavailable
+from . import Case, register, backend, torch_or_unavailable, kernel_run
+
+
+def _inputs(n, fin, fout, dtype):
+    """x (n, fin), w (fout, fin) scaled by 1/sqrt(fin), b (fout,), dy (n, fout); seeded."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, fin)).astype(dtype)
+    w = (rng.standard_normal((fout, fin)) / np.sqrt(fin)).astype(dtype)
+    b = rng.standard_normal(fout).astype(dtype)
+    dy = rng.standard_normal((n, fout)).astype(dtype)
+    return x, w, b, dy
 
 
 def _linear_fwd(n, fin, fout, act, dtype=np.float32):
     def make(impl):
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((n, fin)).astype(dtype)
-        w = (rng.standard_normal((fout, fin)) / np.sqrt(fin)).astype(dtype)
-        b = rng.standard_normal(fout).astype(dtype)
+        x, w, b, _ = _inputs(n, fin, fout, dtype)
         if impl == "torch":
             torch = torch_or_unavailable()
             tx, tw, tb = map(torch.from_numpy, (x, w, b))
@@ -20,18 +27,13 @@ def _linear_fwd(n, fin, fout, act, dtype=np.float32):
             return run
         if impl == "numpy-naive":
             return lambda: np.maximum(x @ w.T + b, 0) if act == "relu" else x @ w.T + b
-        F = backend(impl)
-        return lambda: F.linear_forward(x, w, b, act)
+        return kernel_run(backend(impl), "linear", x, w, b, act)
     return make
 
 
 def _linear_fwd_bwd(n, fin, fout, act, dtype=np.float32):
     def make(impl):
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((n, fin)).astype(dtype)
-        w = (rng.standard_normal((fout, fin)) / np.sqrt(fin)).astype(dtype)
-        b = rng.standard_normal(fout).astype(dtype)
-        dy = rng.standard_normal((n, fout)).astype(dtype)
+        x, w, b, dy = _inputs(n, fin, fout, dtype)
         if impl == "torch":
             torch = torch_or_unavailable()
             tx = torch.from_numpy(x).requires_grad_()
@@ -42,11 +44,7 @@ def _linear_fwd_bwd(n, fin, fout, act, dtype=np.float32):
                 y = torch.relu(torch.nn.functional.linear(tx, tw, tb))
                 return torch.autograd.grad(y, (tx, tw, tb), tdy)
             return run
-        F = backend(impl)
-        def run():
-            y, ctx = F.linear_forward(x, w, b, act)
-            return F.linear_backward(dy, ctx)
-        return run
+        return kernel_run(backend(impl), "linear", x, w, b, act, dy=dy)
     return make
 
 

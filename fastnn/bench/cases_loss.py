@@ -2,7 +2,7 @@
 sizes, forward and forward+backward, plus MSE."""
 import numpy as np
 
-from . import Case, register, backend, torch_or_unavailable
+from . import Case, register, backend, torch_or_unavailable, torch_no_grad, kernel_run
 
 
 def _ce(n, c, with_backward, dtype=np.float32):
@@ -14,10 +14,7 @@ def _ce(n, c, with_backward, dtype=np.float32):
             torch = torch_or_unavailable()
             tx, tt = torch.from_numpy(x), torch.from_numpy(t)
             if not with_backward:
-                def run():
-                    with torch.no_grad():
-                        return torch.nn.functional.cross_entropy(tx, tt)
-                return run
+                return torch_no_grad(torch, torch.nn.functional.cross_entropy, tx, tt)
             tx.requires_grad_()
             def run():
                 return torch.autograd.grad(torch.nn.functional.cross_entropy(tx, tt), tx)
@@ -34,13 +31,7 @@ def _ce(n, c, with_backward, dtype=np.float32):
                     return loss, d / n
                 return loss
             return run
-        F = backend(impl)
-        if not with_backward:
-            return lambda: F.cross_entropy_forward(x, t)
-        def run():
-            loss, ctx = F.cross_entropy_forward(x, t)
-            return F.cross_entropy_backward(1.0, ctx)
-        return run
+        return kernel_run(backend(impl), "cross_entropy", x, t, dy=1.0 if with_backward else None)
     return make
 
 
@@ -52,18 +43,9 @@ def _mse(n, with_backward, dtype=np.float32):
             torch = torch_or_unavailable()
             tp, tq = torch.from_numpy(p).requires_grad_(), torch.from_numpy(q)
             if not with_backward:
-                def run():
-                    with torch.no_grad():
-                        return torch.nn.functional.mse_loss(tp, tq)
-                return run
+                return torch_no_grad(torch, torch.nn.functional.mse_loss, tp, tq)
             return lambda: torch.autograd.grad(torch.nn.functional.mse_loss(tp, tq), tp)
-        F = backend(impl)
-        if not with_backward:
-            return lambda: F.mse_loss_forward(p, q)
-        def run():
-            loss, ctx = F.mse_loss_forward(p, q)
-            return F.mse_loss_backward(1.0, ctx)
-        return run
+        return kernel_run(backend(impl), "mse_loss", p, q, dy=1.0 if with_backward else None)
     return make
 
 

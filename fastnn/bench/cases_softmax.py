@@ -1,7 +1,7 @@
 """Benchmark cases for the softmax family."""
 import numpy as np
 
-from . import Case, register, backend, torch_or_unavailable
+from . import Case, register, backend, torch_or_unavailable, torch_no_grad
 
 
 def _naive_softmax(x, axis):
@@ -14,12 +14,7 @@ def _fwd(op, shape, axis, dtype=np.float32):
         x = (np.random.default_rng(0).standard_normal(shape) * 3).astype(dtype)
         if impl == "torch":
             torch = torch_or_unavailable()
-            tx = torch.from_numpy(x)
-            f = getattr(torch, op)
-            def run():
-                with torch.no_grad():
-                    return f(tx, axis)
-            return run
+            return torch_no_grad(torch, getattr(torch, op), torch.from_numpy(x), axis)
         if impl == "numpy-naive":
             return lambda: _naive_softmax(x, axis)
         f = getattr(backend(impl), f"{op}_forward")

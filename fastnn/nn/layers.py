@@ -7,13 +7,12 @@ its backward pairs with them, whatever the backend is by then.
 import numpy as np
 
 from ..backend import get_backend
+from ..reference._checks import FLOAT_TYPES as _FLOAT_TYPES
 from . import init
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Sign",
            "Softmax", "LogSoftmax", "Dropout", "Flatten", "kernel", "KernelOp"]
-
-_FLOAT_TYPES = (np.float32, np.float64)
 
 
 def kernel(backend, name):
@@ -36,6 +35,21 @@ class KernelOp:
         super().__init_subclass__(**kwargs)
         if cls._op is not None:
             cls._fwd, cls._bwd = cls._op + "_forward", cls._op + "_backward"
+
+
+def _init_weight_bias(layer, weight_shape, fan_in, bias, dtype, rng):
+    """torch's default initialisation of ``layer.weight`` (weight_shape: out first) and, if bias,
+    ``layer.bias`` (out,): kaiming_uniform(a=sqrt(5)) and U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+    both drawn from rng (a Generator or int seed; None: the global generator)."""
+    rng = init.new_generator(rng) if rng is not None else init.default_generator()
+    layer.weight = Parameter(np.empty(weight_shape, dtype))
+    init.kaiming_uniform_(layer.weight, a=np.sqrt(5), rng=rng)
+    if bias:
+        layer.bias = Parameter(np.empty(weight_shape[0], dtype))
+        bound = 1 / np.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(layer.bias, -bound, bound, rng=rng)
+    else:
+        layer.register_parameter("bias", None)
 
 
 def _check_float_input(layer, x, name="input"):
@@ -68,15 +82,8 @@ class Linear(Module):
         if dtype.type not in _FLOAT_TYPES:
             raise TypeError(f"Linear dtype must be float32 or float64, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = init.new_generator(rng) if rng is not None else init.default_generator()
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
-        init.kaiming_uniform_(self.weight, a=np.sqrt(5), rng=rng)
-        if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype))
-            bound = 1 / np.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, rng=rng)
-        else:
-            self.register_parameter("bias", None)
+        _init_weight_bias(self, (self.out_features, self.in_features), self.in_features, bias,
+                          dtype, rng)
 
     def forward(self, x):
         return self._forward(x, None)
@@ -142,8 +149,10 @@ class Identity(Module):
         return dy
 
 
-class _Elementwise(KernelOp, Module):
-    """An activation kernel pair ``<op>_forward(x)`` / ``<op>_backward(dy, ctx)``."""
+class _KernelLayer(KernelOp, Module):
+    """A layer that runs one kernel pair ``<op>_forward(x)`` / ``<op>_backward(dy, ctx)``. A
+    layer whose forward kernel takes more than x (LeakyReLU's slope, Softmax's dim) overrides
+    forward with its own copy of these lines, not a shared helper: a layer call stays one frame."""
 
     def forward(self, x):
         backend = get_backend()
@@ -157,7 +166,7 @@ class _Elementwise(KernelOp, Module):
         return kernel(backend, self._bwd)(dy, ctx)
 
 
-class ReLU(_Elementwise):
+class ReLU(_KernelLayer):
     """max(x, 0), elementwise, any shape. (``inplace`` is accepted for PyTorch compatibility;
     the output is always a new array.)"""
     _op = "relu"
@@ -170,7 +179,7 @@ class ReLU(_Elementwise):
         return "inplace=True" if self.inplace else ""
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(_KernelLayer):
     """x for x > 0, negative_slope * x otherwise."""
     _op = "leaky_relu"
 
@@ -190,17 +199,17 @@ class LeakyReLU(_Elementwise):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(_KernelLayer):
     """1 / (1 + exp(-x)), stable for large |x|."""
     _op = "sigmoid"
 
 
-class Tanh(_Elementwise):
+class Tanh(_KernelLayer):
     """tanh(x)."""
     _op = "tanh"
 
 
-class GELU(_Elementwise):
+class GELU(_KernelLayer):
     """GELU, exact form ``x * Phi(x)`` (torch's approximate="none", the only form the kernels
     provide: approximate="tanh" raises NotImplementedError)."""
     _op = "gelu"
@@ -218,12 +227,14 @@ class GELU(_Elementwise):
         return f"approximate={self.approximate!r}"
 
 
-class Sign(_Elementwise):
+class Sign(_KernelLayer):
     """sign(x) (-1, 0, 1); its gradient is zero (sign is piecewise constant)."""
     _op = "sign"
 
 
-class _Normalize(KernelOp, Module):
+class _Normalize(_KernelLayer):
+    """Softmax or LogSoftmax along ``dim``."""
+
     def __init__(self, dim=-1):
         super().__init__()
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
@@ -236,10 +247,6 @@ class _Normalize(KernelOp, Module):
         d = self.__dict__
         d["_ctx"], d["_backend"] = ctx, backend
         return y
-
-    def backward(self, dy):
-        ctx, backend = self._saved()
-        return kernel(backend, self._bwd)(dy, ctx)
 
     def extra_repr(self):
         return f"dim={self.dim}"

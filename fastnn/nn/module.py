@@ -25,17 +25,14 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "StateDictError", "IncompatibleKeys"]
+from ..reference._checks import FLOAT_TYPES as _FLOAT_TYPES, float_array
 
-_FLOAT_TYPES = (np.float32, np.float64)
+__all__ = ["Parameter", "Module", "StateDictError", "IncompatibleKeys"]
 
 
 def _as_float_array(value, what):
     """value as a C-contiguous float32/float64 ndarray (a copy only when needed)."""
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{what} must be a numpy.ndarray of float32 or float64, got {type(value).__name__}")
-    if value.dtype.type not in _FLOAT_TYPES:
-        raise TypeError(f"{what} must have dtype float32 or float64, got {value.dtype}")
+    value = float_array(value, what)   # TypeError, as the kernels', unless a float ndarray
     if not value.dtype.isnative:
         value = value.astype(value.dtype.newbyteorder("="))
     if not (value.flags.c_contiguous and value.flags.writeable):

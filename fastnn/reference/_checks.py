@@ -32,6 +32,17 @@ def check_ctx(ctx, cls, forward):
     return ctx
 
 
+def activation_arg(activation, allowed):
+    """Return a fused-activation argument after checking it is None or one of the strs in
+    allowed: TypeError for another type, ValueError for another value (the bindings' words)."""
+    if activation is not None and not isinstance(activation, str):
+        raise TypeError(f"activation must be None or a str in {allowed}, got "
+                        f"{type(activation).__name__}")
+    if activation not in allowed:
+        raise ValueError(f"activation must be one of {allowed}, got {activation!r}")
+    return activation
+
+
 def real(v, name):
     """v as a float, or TypeError naming the argument: for strings (float("0.1") would accept
     them; the bindings do not), complex numbers and anything float() refuses (same rule and

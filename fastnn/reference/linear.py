@@ -1,7 +1,7 @@
 """numpy twin of fastnn._linear: fully connected layer with a fused activation."""
 import numpy as np
 
-from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag
+from ._checks import float_array, same_dtype, ndim, check_out, store, check_ctx, flag, activation_arg
 
 __all__ = ["linear_forward", "linear_backward"]
 
@@ -42,11 +42,7 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
     """
     float_array(x, "x")
     same_dtype(x, weight, "weight", "x")
-    if activation is not None and not isinstance(activation, str):
-        raise TypeError(f"activation must be None or a str in {LINEAR_ACTIVATIONS}, got "
-                        f"{type(activation).__name__}")
-    if activation not in LINEAR_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {LINEAR_ACTIVATIONS}, got {activation!r}")
+    activation_arg(activation, LINEAR_ACTIVATIONS)
     ndim(x, 2, "x", "(N, in_features)")
     ndim(weight, 2, "weight", "(out_features, in_features)")
     if weight.shape[1] != x.shape[1]:
