@@ -33,3 +33,15 @@ cdef extern from *:
     const char *FASTNN_COMPILE_FLAGS
 
 _COMPILE_FLAGS = FASTNN_COMPILE_FLAGS.decode()
+
+
+# FNN_BY_DTYPE(t, name, ...) calls name_f32(...) when the numpy type number t is NPY_FLOAT32 and
+# name_f64(...) otherwise. A binding declares each kernel once, as a macro over it with void *
+# array arguments (void * converts to float * and double * alike, and the C compiler still
+# checks every call against the kernel's prototypes in csrc/), and so calls each kernel once
+# instead of writing the float32 and float64 calls side by side.
+cdef extern from *:
+    """
+    #define FNN_BY_DTYPE(t, name, ...) \\
+        ((t) == NPY_FLOAT32 ? name##_f32(__VA_ARGS__) : name##_f64(__VA_ARGS__))
+    """

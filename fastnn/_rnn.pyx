@@ -13,13 +13,9 @@ cdef extern from "rnn.h" nogil:
     int64_t fnn_gru_fwd_work(int64_t T, int64_t N, int64_t H)
     int64_t fnn_gru_bwd_work(int64_t T, int64_t N, int64_t H)
 
-# Each kernel is called once, on void pointers, through a macro that picks its _f32 or _f64
-# instance by the dtype t (void * converts to float * and double * alike; the C compiler still
-# checks every call against the prototypes in rnn.h).
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
 cdef extern from * nogil:
     """
-    #define FNN_BY_DTYPE(t, name, ...) \\
-        ((t) == NPY_FLOAT32 ? name##_f32(__VA_ARGS__) : name##_f64(__VA_ARGS__))
     #define rnn_fwd(t, ...) FNN_BY_DTYPE(t, fnn_rnn_fwd, __VA_ARGS__)
     #define rnn_bwd(t, ...) FNN_BY_DTYPE(t, fnn_rnn_bwd, __VA_ARGS__)
     #define lstm_fwd(t, ...) FNN_BY_DTYPE(t, fnn_lstm_fwd, __VA_ARGS__)
