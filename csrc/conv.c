@@ -50,6 +50,14 @@
 
 static int64_t fnn_align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
+/* Threads for `work` multiply-adds of this convolution: by FNN_CONV_GRAIN, and never more than
+ * the g->threads its workspace was sized for. */
+static int fnn_conv_team(const fnn_conv_geom *g, int64_t work)
+{
+    int nt = fnn_threads_for(work, FNN_CONV_GRAIN);
+    return nt < g->threads ? nt : g->threads;
+}
+
 static int fnn_conv_is_1x1(const fnn_conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
@@ -683,9 +691,7 @@ static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w,
     real *u = (real *)work;
     char *wbase = (char *)work + wp.base;
     FNN(wino_weights)(u, w, g->c_out, g->c);
-    int ntw = fnn_threads_for(g->n * g->c_out * g->h_out * g->w_out * g->c * 4, FNN_CONV_GRAIN);
-    if (ntw > g->threads)
-        ntw = g->threads;
+    int ntw = fnn_conv_team(g, g->n * g->c_out * g->h_out * g->w_out * g->c * 4);
     const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
     #pragma omp parallel num_threads(ntw) if(ntw > 1)
     {
@@ -785,9 +791,7 @@ static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const r
     const int64_t th = wp->tiles_h, tw = wp->tiles_w, whole = wo / 2;
     char *wbase = (char *)work + wp->base;
     double *dbacc = (double *)((char *)work + dp.dbacc);
-    int ntw = fnn_threads_for(g->n * CO * ho * wo * C * 4, FNN_CONV_GRAIN);
-    if (ntw > g->threads)
-        ntw = g->threads;
+    int ntw = fnn_conv_team(g, g->n * CO * ho * wo * C * 4);
     const int64_t all_rows = g->n * th, nblocks = (all_rows + wp->rows - 1) / wp->rows;
     #pragma omp parallel num_threads(ntw) if(ntw > 1)
     {
@@ -924,9 +928,7 @@ static void FNN(direct_forward)(real *y, void *work, const real *x, const real *
     real *wt = (real *)work;
     FNN(direct_weights)(wt, w, g);
     const int64_t xsz = g->c * g->h * g->w, ysz = g->c_out * g->h_out * g->w_out;
-    int nt = fnn_threads_for(g->n * ysz * K, FNN_CONV_GRAIN);
-    if (nt > g->threads)
-        nt = g->threads;
+    int nt = fnn_conv_team(g, g->n * ysz * K);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if(nt > 1)
     for (int64_t n = 0; n < g->n; n++)
         FNN(direct_fwd_image)(y + n * ysz, x + n * xsz, wt, b, g, act);
@@ -949,9 +951,7 @@ void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, cons
     const int64_t P = g->h_out * g->w_out, hw = g->h * g->w, rows = g->kh * g->kw;
     const int64_t K = g->c * rows, Kg = K / g->groups, Cog = g->c_out / g->groups;
     const int64_t ysz = g->c_out * P, xsz = g->c * hw;
-    int nt = fnn_threads_for(g->n * g->c_out * P * Kg, FNN_CONV_GRAIN);
-    if (nt > g->threads)
-        nt = g->threads;
+    int nt = fnn_conv_team(g, g->n * g->c_out * P * Kg);
     char *base = (char *)work + pl.base;
     const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
 
@@ -1217,9 +1217,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                 db[co] = 0;
         return;
     }
-    int nt = fnn_threads_for(g->n * g->c_out * P * Kg * 2, FNN_CONV_GRAIN);
-    if (nt > g->threads)
-        nt = g->threads;
+    int nt = fnn_conv_team(g, g->n * g->c_out * P * Kg * 2);
     const int64_t nchunks = (g->n + pl.batch - 1) / pl.batch;
     real *wt = NULL;                      /* the direct path's rearranged weights, for dx */
     if (dx && fnn_conv_use_direct_bwd(g) && g->w_out % FNN_DVL == 0) {

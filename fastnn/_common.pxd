@@ -43,7 +43,7 @@ cdef inline int64_t size_arg(object e, str name, object v) except? -1:
     try:
         r = e
     except OverflowError:             # beyond int64: as out of range as 2**31
-        r = SIZE_ARG_MAX + 1
+        r = <int64_t>SIZE_ARG_MAX + 1
     except TypeError:                 # e.g. an array of several ints: __index__ refuses it
         raise TypeError(f"{name} must be an int or a pair of ints, got {type(v).__name__}") from None
     if r < -SIZE_ARG_MAX or r > SIZE_ARG_MAX:
@@ -84,9 +84,9 @@ cdef inline cnp.ndarray c_array(object x):
                                cnp.NPY_ARRAY_CARRAY_RO | cnp.NPY_ARRAY_ENSURECOPY)
 
 
-cdef inline cnp.ndarray new_array(int ndim, cnp.npy_intp *dims, int typenum):
-    """Uninitialised C-contiguous array."""
-    return cnp.PyArray_EMPTY(ndim, dims, typenum, 0)
+cdef inline cnp.ndarray new_array(int ndim, const cnp.npy_intp *dims, int typenum):
+    """Uninitialised C-contiguous array (PyArray_EMPTY does not write dims)."""
+    return cnp.PyArray_EMPTY(ndim, <cnp.npy_intp *>dims, typenum, 0)
 
 
 cdef inline int check_ndim(cnp.ndarray a, int ndim, str name, str layout) except -1:
