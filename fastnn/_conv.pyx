@@ -344,13 +344,13 @@ def conv2d_backward(dy, Conv2dCtx ctx not None, input_grad=True):
     cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
     cdef fnn_conv_geom g = ctx.g
-    if (dya.ndim != 4 or dya.shape[0] != g.n or dya.shape[1] != g.c_out or dya.shape[2] != g.h_out
-            or dya.shape[3] != g.w_out):
-        raise ValueError(f"dy must have the forward output's shape ({g.n}, {g.c_out}, {g.h_out}, "
-                         f"{g.w_out}), got {shape_str(dya)}")
+    cdef cnp.npy_intp dims[4]
+    dims[0] = g.n
+    dims[1] = g.c_out
+    dims[2] = g.h_out
+    dims[3] = g.w_out
+    cdef cnp.ndarray dya = grad_of_shape(dy, t, 4, dims)
     g.threads = fnn_get_num_threads()
     cdef cnp.ndarray dx = new_array(4, xa.shape, t) if input_grad_ else None
     cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL

@@ -106,11 +106,11 @@ def linear_backward(dy, LinearCtx ctx not None, input_grad=True):
     cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
     cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
-    if dya.ndim != 2 or dya.shape[0] != n or dya.shape[1] != fout:
-        raise ValueError(f"dy must have the forward output's shape ({n}, {fout}), got {shape_str(dya)}")
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = fout
+    cdef cnp.ndarray dya = grad_of_shape(dy, t, 2, dims)
     cdef cnp.ndarray dx = new_array(2, xa.shape, t) if input_grad_ else None
     cdef cnp.ndarray dw = new_array(2, wa.shape, t)
     cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL

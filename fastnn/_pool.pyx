@@ -84,13 +84,12 @@ cdef inline int64_t pool_out_size(int64_t n, int64_t k, int64_t s, int64_t p, bi
 
 cdef cnp.ndarray check_dy(object dy, int t, int64_t n, int64_t c, int64_t h_out, int64_t w_out):
     """A backward's dy checked to be the forward output's dtype t and shape (n, c, h_out, w_out)."""
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
-    if (dya.ndim != 4 or dya.shape[0] != n or dya.shape[1] != c or dya.shape[2] != h_out
-            or dya.shape[3] != w_out):
-        raise ValueError(f"dy must have the forward output's shape ({n}, {c}, {h_out}, "
-                         f"{w_out}), got {shape_str(dya)}")
-    return dya
+    cdef cnp.npy_intp dims[4]
+    dims[0] = n
+    dims[1] = c
+    dims[2] = h_out
+    dims[3] = w_out
+    return grad_of_shape(dy, t, 4, dims)
 
 
 cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum, object out=None,
