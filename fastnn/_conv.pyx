@@ -317,7 +317,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     y = result_array(out, 4, dims, t, (x, weight, bias), ("x", "weight", "bias"))
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 0, act, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 0, act, cnp.PyArray_ITEMSIZE(xa)))
     try:
         with nogil:
             conv2d_fwd(t, cnp.PyArray_DATA(y), ws.ptr, cnp.PyArray_DATA(xa), cnp.PyArray_DATA(wa),
@@ -362,7 +362,7 @@ def conv2d_backward(dy, Conv2dCtx ctx not None, input_grad=True):
         dbp = cnp.PyArray_DATA(db)
     cdef int act = ctx.act
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 1, act, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 1, act, cnp.PyArray_ITEMSIZE(xa)))
     try:
         with nogil:
             conv2d_bwd(t, dxp, cnp.PyArray_DATA(dw), dbp, ws.ptr, cnp.PyArray_DATA(dya),

@@ -174,8 +174,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, 
     cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t, out, x)
     cdef cnp.ndarray idx = out4(g.n, g.c, g.h_out, g.w_out, cnp.NPY_INT32)
     with nogil:
-        max_pool_fwd(t, cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx), cnp.PyArray_DATA(xa),
-                     &g)
+        max_pool_fwd(t, cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
+                     cnp.PyArray_DATA(xa), &g)
     cdef MaxPool2dCtx ctx = MaxPool2dCtx.__new__(MaxPool2dCtx)
     ctx.indices = idx
     ctx.g = g
