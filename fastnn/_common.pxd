@@ -254,3 +254,23 @@ cdef inline bint flag_arg(object v, str name) except -1:
         return bool(v)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a bool, got {type(v).__name__}") from None
+
+
+# ---- wt-bindA: a backward's dy against the forward output's shape, given as C dims ----------
+
+cdef inline cnp.ndarray grad_of_shape(object dy, int t, int nd, const cnp.npy_intp *dims):
+    """A backward's dy checked to be of dtype t (the forward's) and of shape dims (nd of them,
+    the forward output's), as a native C-contiguous array. grad_like() without a saved array."""
+    check_same_dtype(t, dy, "dy", "x")
+    cdef cnp.ndarray dya = c_array(dy)
+    cdef int d
+    cdef bint same = cnp.PyArray_NDIM(dya) == nd
+    if same:
+        for d in range(nd):
+            if dya.shape[d] != dims[d]:
+                same = False
+                break
+    if not same:
+        raise ValueError(f"dy must have the forward output's shape "
+                         f"{tuple([dims[d] for d in range(nd)])}, got {shape_str(dya)}")
+    return dya

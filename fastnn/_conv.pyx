@@ -24,20 +24,22 @@ cdef extern from "conv.h" nogil:
         int64_t h_out, w_out
         int threads
     int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act, int elem_size)
-    void fnn_im2col_f32(float *cols, const float *x, const fnn_conv_geom *g)
-    void fnn_im2col_f64(double *cols, const double *x, const fnn_conv_geom *g)
-    void fnn_col2im_f32(float *x, const float *cols, const fnn_conv_geom *g)
-    void fnn_col2im_f64(double *x, const double *cols, const fnn_conv_geom *g)
-    void fnn_conv2d_fwd_f32(float *y, void *work, const float *x, const float *w, const float *b,
-                            const fnn_conv_geom *g, int act)
-    void fnn_conv2d_fwd_f64(double *y, void *work, const double *x, const double *w, const double *b,
-                            const fnn_conv_geom *g, int act)
-    void fnn_conv2d_bwd_f32(float *dx, float *dw, float *db, void *work, const float *dy,
-                            const float *x, const float *w, const float *y,
-                            const fnn_conv_geom *g, int act)
-    void fnn_conv2d_bwd_f64(double *dx, double *dw, double *db, void *work, const double *dy,
-                            const double *x, const double *w, const double *y,
-                            const fnn_conv_geom *g, int act)
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi); im2col and
+# col2im are the Python functions' names, so their kernels' macros end in _kernel.
+cdef extern from * nogil:
+    """
+    #define im2col_kernel(t, ...) FNN_BY_DTYPE(t, fnn_im2col, __VA_ARGS__)
+    #define col2im_kernel(t, ...) FNN_BY_DTYPE(t, fnn_col2im, __VA_ARGS__)
+    #define conv2d_fwd(t, ...) FNN_BY_DTYPE(t, fnn_conv2d_fwd, __VA_ARGS__)
+    #define conv2d_bwd(t, ...) FNN_BY_DTYPE(t, fnn_conv2d_bwd, __VA_ARGS__)
+    """
+    void im2col_kernel(int t, void *cols, const void *x, const fnn_conv_geom *g)
+    void col2im_kernel(int t, void *x, const void *cols, const fnn_conv_geom *g)
+    void conv2d_fwd(int t, void *y, void *work, const void *x, const void *w, const void *b,
+                    const fnn_conv_geom *g, int act)
+    void conv2d_bwd(int t, void *dx, void *dw, void *db, void *work, const void *dy,
+                    const void *x, const void *w, const void *y, const fnn_conv_geom *g, int act)
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
@@ -164,10 +166,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     cdef cnp.ndarray cols
     cols = result_array(out, 3, dims, t, (x,), ("x",))
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_im2col_f32(<float *>cnp.PyArray_DATA(cols), <float *>cnp.PyArray_DATA(xa), &g)
-        else:
-            fnn_im2col_f64(<double *>cnp.PyArray_DATA(cols), <double *>cnp.PyArray_DATA(xa), &g)
+        im2col_kernel(t, cnp.PyArray_DATA(cols), cnp.PyArray_DATA(xa), &g)
     return cols
 
 
@@ -209,10 +208,7 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0, dilation=1, *, ou
     cdef cnp.ndarray x
     x = result_array(out, 4, dims, t, (cols,), ("cols",))
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_col2im_f32(<float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(ca), &g)
-        else:
-            fnn_col2im_f64(<double *>cnp.PyArray_DATA(x), <double *>cnp.PyArray_DATA(ca), &g)
+        col2im_kernel(t, cnp.PyArray_DATA(x), cnp.PyArray_DATA(ca), &g)
     return x
 
 
@@ -321,15 +317,11 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     y = result_array(out, 4, dims, t, (x, weight, bias), ("x", "weight", "bias"))
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 0, act, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 0, act, cnp.PyArray_ITEMSIZE(xa)))
     try:
         with nogil:
-            if t == cnp.NPY_FLOAT32:
-                fnn_conv2d_fwd_f32(<float *>cnp.PyArray_DATA(y), ws.ptr, <float *>cnp.PyArray_DATA(xa),
-                                   <float *>cnp.PyArray_DATA(wa), <float *>bp, &g, act)
-            else:
-                fnn_conv2d_fwd_f64(<double *>cnp.PyArray_DATA(y), ws.ptr, <double *>cnp.PyArray_DATA(xa),
-                                   <double *>cnp.PyArray_DATA(wa), <double *>bp, &g, act)
+            conv2d_fwd(t, cnp.PyArray_DATA(y), ws.ptr, cnp.PyArray_DATA(xa), cnp.PyArray_DATA(wa),
+                       bp, &g, act)
     finally:
         workspace_release(ws)
     cdef Conv2dCtx ctx = Conv2dCtx.__new__(Conv2dCtx)
@@ -352,13 +344,13 @@ def conv2d_backward(dy, Conv2dCtx ctx not None, input_grad=True):
     cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
     cdef fnn_conv_geom g = ctx.g
-    if (dya.ndim != 4 or dya.shape[0] != g.n or dya.shape[1] != g.c_out or dya.shape[2] != g.h_out
-            or dya.shape[3] != g.w_out):
-        raise ValueError(f"dy must have the forward output's shape ({g.n}, {g.c_out}, {g.h_out}, "
-                         f"{g.w_out}), got {shape_str(dya)}")
+    cdef cnp.npy_intp dims[4]
+    dims[0] = g.n
+    dims[1] = g.c_out
+    dims[2] = g.h_out
+    dims[3] = g.w_out
+    cdef cnp.ndarray dya = grad_of_shape(dy, t, 4, dims)
     g.threads = fnn_get_num_threads()
     cdef cnp.ndarray dx = new_array(4, xa.shape, t) if input_grad_ else None
     cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL
@@ -370,19 +362,11 @@ def conv2d_backward(dy, Conv2dCtx ctx not None, input_grad=True):
         dbp = cnp.PyArray_DATA(db)
     cdef int act = ctx.act
     cdef _Workspace ws = workspace_acquire(
-        fnn_conv2d_workspace_bytes(&g, 1, act, 4 if t == cnp.NPY_FLOAT32 else 8))
+        fnn_conv2d_workspace_bytes(&g, 1, act, cnp.PyArray_ITEMSIZE(xa)))
     try:
         with nogil:
-            if t == cnp.NPY_FLOAT32:
-                fnn_conv2d_bwd_f32(<float *>dxp, <float *>cnp.PyArray_DATA(dw),
-                                   <float *>dbp, ws.ptr, <float *>cnp.PyArray_DATA(dya),
-                                   <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(wa),
-                                   <float *>cnp.PyArray_DATA(ctx.y), &g, act)
-            else:
-                fnn_conv2d_bwd_f64(<double *>dxp, <double *>cnp.PyArray_DATA(dw),
-                                   <double *>dbp, ws.ptr, <double *>cnp.PyArray_DATA(dya),
-                                   <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(wa),
-                                   <double *>cnp.PyArray_DATA(ctx.y), &g, act)
+            conv2d_bwd(t, dxp, cnp.PyArray_DATA(dw), dbp, ws.ptr, cnp.PyArray_DATA(dya),
+                       cnp.PyArray_DATA(xa), cnp.PyArray_DATA(wa), cnp.PyArray_DATA(ctx.y), &g, act)
     finally:
         workspace_release(ws)
     return dx, dw, db

@@ -16,10 +16,18 @@ from libc.string cimport memcpy, memset
 
 cdef extern from "dropout.h" nogil:
     void fnn_dropout_mask(uint8_t *keep, int64_t n, uint64_t key, uint64_t threshold)
-    void fnn_dropout_fwd_f32(float *y, const float *x, int64_t n, uint64_t key, uint64_t threshold, float scale)
-    void fnn_dropout_fwd_f64(double *y, const double *x, int64_t n, uint64_t key, uint64_t threshold, double scale)
-    void fnn_dropout_bwd_f32(float *dx, const float *dy, int64_t n, uint64_t key, uint64_t threshold, float scale)
-    void fnn_dropout_bwd_f64(double *dx, const double *dy, int64_t n, uint64_t key, uint64_t threshold, double scale)
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi). scale is
+# passed as a double: C converts it to float for the float32 kernel (real scale, csrc/dropout.h).
+cdef extern from * nogil:
+    """
+    #define dropout_fwd(t, ...) FNN_BY_DTYPE(t, fnn_dropout_fwd, __VA_ARGS__)
+    #define dropout_bwd(t, ...) FNN_BY_DTYPE(t, fnn_dropout_bwd, __VA_ARGS__)
+    """
+    void dropout_fwd(int t, void *y, const void *x, int64_t n, uint64_t key, uint64_t threshold,
+                     double scale)
+    void dropout_bwd(int t, void *dx, const void *dy, int64_t n, uint64_t key, uint64_t threshold,
+                     double scale)
 
 cdef object _NP_REAL = (np.floating, np.integer)
 cdef object _NP_INT = np.integer
@@ -118,16 +126,10 @@ cdef cnp.ndarray _apply(int mode, int t, object x, cnp.ndarray xa, uint64_t key,
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef void *xp = cnp.PyArray_DATA(xa)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            if fwd:
-                fnn_dropout_fwd_f32(<float *>yp, <float *>xp, n, key, thr, <float>scale)
-            else:
-                fnn_dropout_bwd_f32(<float *>yp, <float *>xp, n, key, thr, <float>scale)
+        if fwd:
+            dropout_fwd(t, yp, xp, n, key, thr, scale)
         else:
-            if fwd:
-                fnn_dropout_fwd_f64(<double *>yp, <double *>xp, n, key, thr, scale)
-            else:
-                fnn_dropout_bwd_f64(<double *>yp, <double *>xp, n, key, thr, scale)
+            dropout_bwd(t, yp, xp, n, key, thr, scale)
     return y
 
 

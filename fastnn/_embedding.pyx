@@ -2,15 +2,19 @@
 include "_module.pxi"
 import numpy as _np
 
-cdef extern from "embedding.h" nogil:
-    int64_t fnn_embedding_fwd_f32(float *out, const int64_t *idx, const float *w,
-                                  int64_t n, int64_t V, int64_t E)
-    int64_t fnn_embedding_fwd_f64(double *out, const int64_t *idx, const double *w,
-                                  int64_t n, int64_t V, int64_t E)
-    void fnn_embedding_bwd_f32(float *dw, const float *dout, const int64_t *idx,
-                               int64_t n, int64_t V, int64_t E, int64_t pad)
-    void fnn_embedding_bwd_f64(double *dw, const double *dout, const int64_t *idx,
-                               int64_t n, int64_t V, int64_t E, int64_t pad)
+cdef extern from "embedding.h":
+    pass
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define embedding_fwd(t, ...) FNN_BY_DTYPE(t, fnn_embedding_fwd, __VA_ARGS__)
+    #define embedding_bwd(t, ...) FNN_BY_DTYPE(t, fnn_embedding_bwd, __VA_ARGS__)
+    """
+    int64_t embedding_fwd(int t, void *out, const int64_t *idx, const void *w,
+                          int64_t n, int64_t V, int64_t E)
+    void embedding_bwd(int t, void *dw, const void *dout, const int64_t *idx,
+                       int64_t n, int64_t V, int64_t E, int64_t pad)
 
 __all__ = ["embedding_forward", "embedding_backward"]
 
@@ -75,12 +79,8 @@ def embedding_forward(indices, weight, padding_idx=None, *, out=None):
     res = result_array(out, nd + 1, dims, t, (indices, weight), ("indices", "weight"))
     cdef int64_t bad
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            bad = fnn_embedding_fwd_f32(<float *>cnp.PyArray_DATA(res), <int64_t *>cnp.PyArray_DATA(ia),
-                                        <float *>cnp.PyArray_DATA(wa), n, V, E)
-        else:
-            bad = fnn_embedding_fwd_f64(<double *>cnp.PyArray_DATA(res), <int64_t *>cnp.PyArray_DATA(ia),
-                                        <double *>cnp.PyArray_DATA(wa), n, V, E)
+        bad = embedding_fwd(t, cnp.PyArray_DATA(res), <int64_t *>cnp.PyArray_DATA(ia),
+                            cnp.PyArray_DATA(wa), n, V, E)
     if bad >= 0:
         raise ValueError(f"indices out of range: flat position {bad} holds "
                          f"{(<int64_t *>cnp.PyArray_DATA(ia))[bad]}, not in [0, {V})")
@@ -115,10 +115,6 @@ def embedding_backward(dout, EmbeddingCtx ctx not None):
     cdef cnp.ndarray dw = new_array(2, dims, t)
     cdef int64_t n = cnp.PyArray_SIZE(ia), pad = ctx.pad
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_embedding_bwd_f32(<float *>cnp.PyArray_DATA(dw), <float *>cnp.PyArray_DATA(da),
-                                  <int64_t *>cnp.PyArray_DATA(ia), n, V, E, pad)
-        else:
-            fnn_embedding_bwd_f64(<double *>cnp.PyArray_DATA(dw), <double *>cnp.PyArray_DATA(da),
-                                  <int64_t *>cnp.PyArray_DATA(ia), n, V, E, pad)
+        embedding_bwd(t, cnp.PyArray_DATA(dw), cnp.PyArray_DATA(da), <int64_t *>cnp.PyArray_DATA(ia),
+                      n, V, E, pad)
     return dw

@@ -1,17 +1,20 @@
 # _linear.pyx: binding of csrc/linear.c (fully connected layer with fused bias + activation).
 include "_module.pxi"
 
-cdef extern from "linear.h" nogil:
-    void fnn_linear_fwd_f32(float *y, const float *x, const float *w, const float *b,
-                            int64_t n, int64_t i, int64_t o, int act)
-    void fnn_linear_fwd_f64(double *y, const double *x, const double *w, const double *b,
-                            int64_t n, int64_t i, int64_t o, int act)
-    void fnn_linear_bwd_f32(float *dx, float *dw, float *db, float *dz, const float *dy,
-                            const float *x, const float *w, const float *y,
-                            int64_t n, int64_t i, int64_t o, int act)
-    void fnn_linear_bwd_f64(double *dx, double *dw, double *db, double *dz, const double *dy,
-                            const double *x, const double *w, const double *y,
-                            int64_t n, int64_t i, int64_t o, int act)
+cdef extern from "linear.h":
+    pass
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define linear_fwd(t, ...) FNN_BY_DTYPE(t, fnn_linear_fwd, __VA_ARGS__)
+    #define linear_bwd(t, ...) FNN_BY_DTYPE(t, fnn_linear_bwd, __VA_ARGS__)
+    """
+    void linear_fwd(int t, void *y, const void *x, const void *w, const void *b,
+                    int64_t n, int64_t i, int64_t o, int act)
+    void linear_bwd(int t, void *dx, void *dw, void *db, void *dz, const void *dy,
+                    const void *x, const void *w, const void *y,
+                    int64_t n, int64_t i, int64_t o, int act)
 
 __all__ = ["linear_forward", "linear_backward"]
 
@@ -83,12 +86,8 @@ def linear_forward(x, weight, bias=None, activation=None, *, out=None):
         result_array(out, 2, dims, t, (x, weight, bias), ("x", "weight", "bias"))
     cdef void *bp = NULL if ba is None else cnp.PyArray_DATA(ba)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_linear_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa),
-                               <float *>cnp.PyArray_DATA(wa), <float *>bp, n, fin, fout, act)
-        else:
-            fnn_linear_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa),
-                               <double *>cnp.PyArray_DATA(wa), <double *>bp, n, fin, fout, act)
+        linear_fwd(t, cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), cnp.PyArray_DATA(wa), bp,
+                   n, fin, fout, act)
     cdef LinearCtx ctx = LinearCtx.__new__(LinearCtx)
     ctx.x = xa
     ctx.weight = wa
@@ -107,11 +106,11 @@ def linear_backward(dy, LinearCtx ctx not None, input_grad=True):
     cdef bint input_grad_ = flag_arg(input_grad, "input_grad")
     cdef cnp.ndarray xa = ctx.x, wa = ctx.weight
     cdef int t = cnp.PyArray_TYPE(xa)
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
     cdef int64_t n = xa.shape[0], fin = xa.shape[1], fout = wa.shape[0]
-    if dya.ndim != 2 or dya.shape[0] != n or dya.shape[1] != fout:
-        raise ValueError(f"dy must have the forward output's shape ({n}, {fout}), got {shape_str(dya)}")
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = fout
+    cdef cnp.ndarray dya = grad_of_shape(dy, t, 2, dims)
     cdef cnp.ndarray dx = new_array(2, xa.shape, t) if input_grad_ else None
     cdef cnp.ndarray dw = new_array(2, wa.shape, t)
     cdef void *dxp = cnp.PyArray_DATA(dx) if input_grad_ else NULL
@@ -126,14 +125,7 @@ def linear_backward(dy, LinearCtx ctx not None, input_grad=True):
         dzp = cnp.PyArray_DATA(dz)
     cdef int act = ctx.act
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_linear_bwd_f32(<float *>dxp, <float *>cnp.PyArray_DATA(dw),
-                               <float *>dbp, <float *>dzp, <float *>cnp.PyArray_DATA(dya),
-                               <float *>cnp.PyArray_DATA(xa), <float *>cnp.PyArray_DATA(wa),
-                               <float *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)
-        else:
-            fnn_linear_bwd_f64(<double *>dxp, <double *>cnp.PyArray_DATA(dw),
-                               <double *>dbp, <double *>dzp, <double *>cnp.PyArray_DATA(dya),
-                               <double *>cnp.PyArray_DATA(xa), <double *>cnp.PyArray_DATA(wa),
-                               <double *>cnp.PyArray_DATA(ctx.y), n, fin, fout, act)
+        linear_bwd(t, dxp, cnp.PyArray_DATA(dw), dbp, dzp, cnp.PyArray_DATA(dya),
+                   cnp.PyArray_DATA(xa), cnp.PyArray_DATA(wa), cnp.PyArray_DATA(ctx.y),
+                   n, fin, fout, act)
     return dx, dw, db

@@ -13,18 +13,23 @@ cdef extern from "pool.h" nogil:
         int64_t n, c, h, w
         int64_t kh, kw, sh, sw, ph, pw
         int64_t h_out, w_out
-    void fnn_max_pool2d_fwd_f32(float *y, int32_t *argmax, const float *x, const fnn_pool_geom *g)
-    void fnn_max_pool2d_fwd_f64(double *y, int32_t *argmax, const double *x, const fnn_pool_geom *g)
-    void fnn_max_pool2d_bwd_f32(float *dx, const float *dy, const int32_t *argmax, const fnn_pool_geom *g)
-    void fnn_max_pool2d_bwd_f64(double *dx, const double *dy, const int32_t *argmax, const fnn_pool_geom *g)
-    void fnn_avg_pool2d_fwd_f32(float *y, const float *x, const fnn_pool_geom *g, int count_include_pad)
-    void fnn_avg_pool2d_fwd_f64(double *y, const double *x, const fnn_pool_geom *g, int count_include_pad)
-    void fnn_avg_pool2d_bwd_f32(float *dx, const float *dy, const fnn_pool_geom *g, int count_include_pad)
-    void fnn_avg_pool2d_bwd_f64(double *dx, const double *dy, const fnn_pool_geom *g, int count_include_pad)
-    void fnn_global_avg_pool2d_fwd_f32(float *y, const float *x, int64_t planes, int64_t hw)
-    void fnn_global_avg_pool2d_fwd_f64(double *y, const double *x, int64_t planes, int64_t hw)
-    void fnn_global_avg_pool2d_bwd_f32(float *dx, const float *dy, int64_t planes, int64_t hw)
-    void fnn_global_avg_pool2d_bwd_f64(double *dx, const double *dy, int64_t planes, int64_t hw)
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define max_pool_fwd(t, ...) FNN_BY_DTYPE(t, fnn_max_pool2d_fwd, __VA_ARGS__)
+    #define max_pool_bwd(t, ...) FNN_BY_DTYPE(t, fnn_max_pool2d_bwd, __VA_ARGS__)
+    #define avg_pool_fwd(t, ...) FNN_BY_DTYPE(t, fnn_avg_pool2d_fwd, __VA_ARGS__)
+    #define avg_pool_bwd(t, ...) FNN_BY_DTYPE(t, fnn_avg_pool2d_bwd, __VA_ARGS__)
+    #define global_avg_pool_fwd(t, ...) FNN_BY_DTYPE(t, fnn_global_avg_pool2d_fwd, __VA_ARGS__)
+    #define global_avg_pool_bwd(t, ...) FNN_BY_DTYPE(t, fnn_global_avg_pool2d_bwd, __VA_ARGS__)
+    """
+    void max_pool_fwd(int t, void *y, int32_t *argmax, const void *x, const fnn_pool_geom *g)
+    void max_pool_bwd(int t, void *dx, const void *dy, const int32_t *argmax, const fnn_pool_geom *g)
+    void avg_pool_fwd(int t, void *y, const void *x, const fnn_pool_geom *g, int count_include_pad)
+    void avg_pool_bwd(int t, void *dx, const void *dy, const fnn_pool_geom *g, int count_include_pad)
+    void global_avg_pool_fwd(int t, void *y, const void *x, int64_t planes, int64_t hw)
+    void global_avg_pool_bwd(int t, void *dx, const void *dy, int64_t planes, int64_t hw)
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
            "global_avg_pool2d_forward", "global_avg_pool2d_backward"]
@@ -79,13 +84,12 @@ cdef inline int64_t pool_out_size(int64_t n, int64_t k, int64_t s, int64_t p, bi
 
 cdef cnp.ndarray check_dy(object dy, int t, int64_t n, int64_t c, int64_t h_out, int64_t w_out):
     """A backward's dy checked to be the forward output's dtype t and shape (n, c, h_out, w_out)."""
-    check_same_dtype(t, dy, "dy", "x")
-    cdef cnp.ndarray dya = c_array(dy)
-    if (dya.ndim != 4 or dya.shape[0] != n or dya.shape[1] != c or dya.shape[2] != h_out
-            or dya.shape[3] != w_out):
-        raise ValueError(f"dy must have the forward output's shape ({n}, {c}, {h_out}, "
-                         f"{w_out}), got {shape_str(dya)}")
-    return dya
+    cdef cnp.npy_intp dims[4]
+    dims[0] = n
+    dims[1] = c
+    dims[2] = h_out
+    dims[3] = w_out
+    return grad_of_shape(dy, t, 4, dims)
 
 
 cdef cnp.ndarray out4(int64_t a, int64_t b, int64_t c, int64_t d, int typenum, object out=None,
@@ -170,12 +174,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, 
     cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t, out, x)
     cdef cnp.ndarray idx = out4(g.n, g.c, g.h_out, g.w_out, cnp.NPY_INT32)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_max_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
-                                   <float *>cnp.PyArray_DATA(xa), &g)
-        else:
-            fnn_max_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
-                                   <double *>cnp.PyArray_DATA(xa), &g)
+        max_pool_fwd(t, cnp.PyArray_DATA(y), <int32_t *>cnp.PyArray_DATA(idx),
+                     cnp.PyArray_DATA(xa), &g)
     cdef MaxPool2dCtx ctx = MaxPool2dCtx.__new__(MaxPool2dCtx)
     ctx.indices = idx
     ctx.g = g
@@ -191,12 +191,8 @@ def max_pool2d_backward(dy, MaxPool2dCtx ctx not None):
     cdef cnp.ndarray dya = check_dy(dy, t, g.n, g.c, g.h_out, g.w_out)
     cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_max_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                                   <int32_t *>cnp.PyArray_DATA(ctx.indices), &g)
-        else:
-            fnn_max_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                                   <int32_t *>cnp.PyArray_DATA(ctx.indices), &g)
+        max_pool_bwd(t, cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dya),
+                     <int32_t *>cnp.PyArray_DATA(ctx.indices), &g)
     return dx
 
 
@@ -234,10 +230,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     cdef int cip = 1 if flag_arg(count_include_pad, "count_include_pad") else 0
     cdef cnp.ndarray y = out4(g.n, g.c, g.h_out, g.w_out, t, out, x)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), &g, cip)
-        else:
-            fnn_avg_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), &g, cip)
+        avg_pool_fwd(t, cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), &g, cip)
     cdef AvgPool2dCtx ctx = AvgPool2dCtx.__new__(AvgPool2dCtx)
     ctx.count_include_pad = cip
     ctx.g = g
@@ -254,10 +247,7 @@ def avg_pool2d_backward(dy, AvgPool2dCtx ctx not None):
     cdef cnp.ndarray dya = check_dy(dy, t, g.n, g.c, g.h_out, g.w_out)
     cdef cnp.ndarray dx = out4(g.n, g.c, g.h, g.w, t)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_avg_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya), &g, cip)
-        else:
-            fnn_avg_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya), &g, cip)
+        avg_pool_bwd(t, cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dya), &g, cip)
     return dx
 
 
@@ -290,10 +280,7 @@ def global_avg_pool2d_forward(x, *, out=None):
     cdef int t = cnp.PyArray_TYPE(xa)
     cdef cnp.ndarray y = out4(n, c, 1, 1, t, out, x)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_global_avg_pool2d_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n * c, h * w)
-        else:
-            fnn_global_avg_pool2d_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n * c, h * w)
+        global_avg_pool_fwd(t, cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), n * c, h * w)
     cdef GlobalAvgPool2dCtx ctx = GlobalAvgPool2dCtx.__new__(GlobalAvgPool2dCtx)
     ctx.input_shape = (n, c, h, w)
     ctx.dtype = xa.dtype
@@ -308,8 +295,5 @@ def global_avg_pool2d_backward(dy, GlobalAvgPool2dCtx ctx not None):
     cdef cnp.ndarray dya = check_dy(dy, t, n, c, 1, 1)
     cdef cnp.ndarray dx = out4(n, c, h, w, t)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_global_avg_pool2d_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya), n * c, h * w)
-        else:
-            fnn_global_avg_pool2d_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya), n * c, h * w)
+        global_avg_pool_bwd(t, cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dya), n * c, h * w)
     return dx
