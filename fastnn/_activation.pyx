@@ -15,10 +15,6 @@ cdef extern from "activation.h" nogil:
     void fnn_relu_fwd_f64(double *y, const double *x, int64_t n)
     void fnn_relu_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
     void fnn_relu_bwd_f64(double *dx, const double *dy, const double *y, int64_t n)
-    void fnn_leaky_relu_fwd_f32(float *y, const float *x, int64_t n, float slope)
-    void fnn_leaky_relu_fwd_f64(double *y, const double *x, int64_t n, double slope)
-    void fnn_leaky_relu_bwd_f32(float *dx, const float *dy, const float *x, int64_t n, float slope)
-    void fnn_leaky_relu_bwd_f64(double *dx, const double *dy, const double *x, int64_t n, double slope)
     void fnn_sigmoid_fwd_f32(float *y, const float *x, int64_t n)
     void fnn_sigmoid_fwd_f64(double *y, const double *x, int64_t n)
     void fnn_sigmoid_bwd_f32(float *dx, const float *dy, const float *y, int64_t n)
@@ -33,8 +29,20 @@ cdef extern from "activation.h" nogil:
     void fnn_gelu_fwd_f64(double *y, const double *x, int64_t n)
     void fnn_gelu_bwd_f32(float *dx, const float *dy, const float *x, int64_t n)
     void fnn_gelu_bwd_f64(double *dx, const double *dy, const double *x, int64_t n)
-    void fnn_mathfn_eval_f32(float *y, const float *x, int64_t n, int fn)
-    void fnn_mathfn_eval_f64(double *y, const double *x, int64_t n, int fn)
+
+# The kernels called directly (not through apply_unary / apply_grad below) are called once, on
+# void pointers, through FNN_BY_DTYPE (_module.pxi). negative_slope is a real in C: the double
+# passed converts to float for float32, as torch rounds it.
+cdef extern from * nogil:
+    """
+    #define leaky_relu_fwd(t, ...) FNN_BY_DTYPE(t, fnn_leaky_relu_fwd, __VA_ARGS__)
+    #define leaky_relu_bwd(t, ...) FNN_BY_DTYPE(t, fnn_leaky_relu_bwd, __VA_ARGS__)
+    #define mathfn_eval(t, ...) FNN_BY_DTYPE(t, fnn_mathfn_eval, __VA_ARGS__)
+    """
+    void leaky_relu_fwd(int t, void *y, const void *x, int64_t n, double negative_slope)
+    void leaky_relu_bwd(int t, void *dx, const void *dy, const void *x, int64_t n,
+                        double negative_slope)
+    void mathfn_eval(int t, void *y, const void *x, int64_t n, int fn)
 
 
 __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
@@ -186,12 +194,7 @@ def leaky_relu_forward(x, negative_slope=0.01, *, out=None):
     cdef cnp.ndarray y = out_like(xa, out, x)
     cdef int64_t n = cnp.PyArray_SIZE(xa)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_leaky_relu_fwd_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n,
-                                   <float>negative_slope_)
-        else:
-            fnn_leaky_relu_fwd_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n,
-                                   negative_slope_)
+        leaky_relu_fwd(t, cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), n, negative_slope_)
     cdef LeakyReluCtx ctx = LeakyReluCtx.__new__(LeakyReluCtx)
     ctx.x = xa
     ctx.negative_slope = negative_slope_
@@ -207,12 +210,8 @@ def leaky_relu_backward(dy, LeakyReluCtx ctx not None):
     cdef int64_t n = cnp.PyArray_SIZE(x)
     cdef double slope = ctx.negative_slope
     with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            fnn_leaky_relu_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>cnp.PyArray_DATA(dya),
-                                   <float *>cnp.PyArray_DATA(x), n, <float>slope)
-        else:
-            fnn_leaky_relu_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>cnp.PyArray_DATA(dya),
-                                   <double *>cnp.PyArray_DATA(x), n, slope)
+        leaky_relu_bwd(cnp.PyArray_TYPE(x), cnp.PyArray_DATA(dx), cnp.PyArray_DATA(dya),
+                       cnp.PyArray_DATA(x), n, slope)
     return dx
 
 
@@ -314,8 +313,5 @@ def _mathfn_for_tests(name, x):
     cdef cnp.ndarray y = empty_like(xa)
     cdef int64_t n = cnp.PyArray_SIZE(xa)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_mathfn_eval_f32(<float *>cnp.PyArray_DATA(y), <float *>cnp.PyArray_DATA(xa), n, fn)
-        else:
-            fnn_mathfn_eval_f64(<double *>cnp.PyArray_DATA(y), <double *>cnp.PyArray_DATA(xa), n, fn)
+        mathfn_eval(t, cnp.PyArray_DATA(y), cnp.PyArray_DATA(xa), n, fn)
     return y

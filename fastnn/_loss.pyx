@@ -20,54 +20,46 @@ cdef extern from "loss.h" nogil:
         FNN_REDUCE_MEAN
         FNN_REDUCE_SUM
     void fnn_loss_expf_array(float *y, const float *x, int64_t n, int neg)
-    int64_t fnn_cross_entropy_fwd_f32(float *loss, float *rowmax, float *sumexp, int64_t *count,
-                                      const float *logits, const int64_t *target, int64_t n,
-                                      int64_t c, int64_t ignore_index, int reduction)
-    int64_t fnn_cross_entropy_fwd_f64(double *loss, double *rowmax, double *sumexp, int64_t *count,
-                                      const double *logits, const int64_t *target, int64_t n,
-                                      int64_t c, int64_t ignore_index, int reduction)
-    void fnn_cross_entropy_bwd_f32(float *dlogits, const float *dloss, double g, const float *logits,
-                                   const int64_t *target, const float *rowmax, const float *sumexp,
-                                   int64_t n, int64_t c, int64_t ignore_index)
-    void fnn_cross_entropy_bwd_f64(double *dlogits, const double *dloss, double g, const double *logits,
-                                   const int64_t *target, const double *rowmax, const double *sumexp,
-                                   int64_t n, int64_t c, int64_t ignore_index)
-    void fnn_cross_entropy_soft_fwd_f32(float *loss, float *rowmax, float *sumexp, float *tsum,
-                                        const float *logits, const float *target, int64_t n,
-                                        int64_t c, int reduction)
-    void fnn_cross_entropy_soft_fwd_f64(double *loss, double *rowmax, double *sumexp, double *tsum,
-                                        const double *logits, const double *target, int64_t n,
-                                        int64_t c, int reduction)
-    void fnn_cross_entropy_soft_bwd_f32(float *dlogits, const float *dloss, double g,
-                                        const float *logits, const float *target,
-                                        const float *rowmax, const float *sumexp,
-                                        const float *tsum, int64_t n, int64_t c)
-    void fnn_cross_entropy_soft_bwd_f64(double *dlogits, const double *dloss, double g,
-                                        const double *logits, const double *target,
-                                        const double *rowmax, const double *sumexp,
-                                        const double *tsum, int64_t n, int64_t c)
-    int64_t fnn_nll_loss_fwd_f32(float *loss, int64_t *count, const float *logp,
-                                 const int64_t *target, int64_t n, int64_t c,
-                                 int64_t ignore_index, int reduction)
-    int64_t fnn_nll_loss_fwd_f64(double *loss, int64_t *count, const double *logp,
-                                 const int64_t *target, int64_t n, int64_t c,
-                                 int64_t ignore_index, int reduction)
-    void fnn_nll_loss_bwd_f32(float *dlogp, const float *dloss, double g, const int64_t *target,
-                              int64_t n, int64_t c, int64_t ignore_index)
-    void fnn_nll_loss_bwd_f64(double *dlogp, const double *dloss, double g, const int64_t *target,
-                              int64_t n, int64_t c, int64_t ignore_index)
-    void fnn_mse_loss_fwd_f32(float *loss, const float *pred, const float *target, int64_t n, int reduction)
-    void fnn_mse_loss_fwd_f64(double *loss, const double *pred, const double *target, int64_t n, int reduction)
-    void fnn_mse_loss_bwd_f32(float *dpred, const float *dloss, double g, const float *pred,
-                              const float *target, int64_t n)
-    void fnn_mse_loss_bwd_f64(double *dpred, const double *dloss, double g, const double *pred,
-                              const double *target, int64_t n)
-    void fnn_l1_loss_fwd_f32(float *loss, const float *pred, const float *target, int64_t n, int reduction)
-    void fnn_l1_loss_fwd_f64(double *loss, const double *pred, const double *target, int64_t n, int reduction)
-    void fnn_l1_loss_bwd_f32(float *dpred, const float *dloss, double g, const float *pred,
-                             const float *target, int64_t n)
-    void fnn_l1_loss_bwd_f64(double *dpred, const double *dloss, double g, const double *pred,
-                             const double *target, int64_t n)
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define cross_entropy_fwd(t, ...) FNN_BY_DTYPE(t, fnn_cross_entropy_fwd, __VA_ARGS__)
+    #define cross_entropy_bwd(t, ...) FNN_BY_DTYPE(t, fnn_cross_entropy_bwd, __VA_ARGS__)
+    #define cross_entropy_soft_fwd(t, ...) FNN_BY_DTYPE(t, fnn_cross_entropy_soft_fwd, __VA_ARGS__)
+    #define cross_entropy_soft_bwd(t, ...) FNN_BY_DTYPE(t, fnn_cross_entropy_soft_bwd, __VA_ARGS__)
+    #define nll_loss_fwd(t, ...) FNN_BY_DTYPE(t, fnn_nll_loss_fwd, __VA_ARGS__)
+    #define nll_loss_bwd(t, ...) FNN_BY_DTYPE(t, fnn_nll_loss_bwd, __VA_ARGS__)
+    #define mse_loss_fwd(t, ...) FNN_BY_DTYPE(t, fnn_mse_loss_fwd, __VA_ARGS__)
+    #define mse_loss_bwd(t, ...) FNN_BY_DTYPE(t, fnn_mse_loss_bwd, __VA_ARGS__)
+    #define l1_loss_fwd(t, ...) FNN_BY_DTYPE(t, fnn_l1_loss_fwd, __VA_ARGS__)
+    #define l1_loss_bwd(t, ...) FNN_BY_DTYPE(t, fnn_l1_loss_bwd, __VA_ARGS__)
+    """
+    int64_t cross_entropy_fwd(int t, void *loss, void *rowmax, void *sumexp, int64_t *count,
+                              const void *logits, const int64_t *target, int64_t n, int64_t c,
+                              int64_t ignore_index, int reduction)
+    void cross_entropy_bwd(int t, void *dlogits, const void *dloss, double g, const void *logits,
+                           const int64_t *target, const void *rowmax, const void *sumexp,
+                           int64_t n, int64_t c, int64_t ignore_index)
+    void cross_entropy_soft_fwd(int t, void *loss, void *rowmax, void *sumexp, void *tsum,
+                                const void *logits, const void *target, int64_t n, int64_t c,
+                                int reduction)
+    void cross_entropy_soft_bwd(int t, void *dlogits, const void *dloss, double g,
+                                const void *logits, const void *target, const void *rowmax,
+                                const void *sumexp, const void *tsum, int64_t n, int64_t c)
+    int64_t nll_loss_fwd(int t, void *loss, int64_t *count, const void *logp,
+                         const int64_t *target, int64_t n, int64_t c, int64_t ignore_index,
+                         int reduction)
+    void nll_loss_bwd(int t, void *dlogp, const void *dloss, double g, const int64_t *target,
+                      int64_t n, int64_t c, int64_t ignore_index)
+    void mse_loss_fwd(int t, void *loss, const void *pred, const void *target, int64_t n,
+                      int reduction)
+    void mse_loss_bwd(int t, void *dpred, const void *dloss, double g, const void *pred,
+                      const void *target, int64_t n)
+    void l1_loss_fwd(int t, void *loss, const void *pred, const void *target, int64_t n,
+                     int reduction)
+    void l1_loss_bwd(int t, void *dpred, const void *dloss, double g, const void *pred,
+                     const void *target, int64_t n)
 
 cdef object _NP_REAL = (np.floating, np.integer)
 cdef object _NP_INT = np.integer
@@ -268,18 +260,9 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100):
     cdef void *tp = cnp.PyArray_DATA(ta)
     with nogil:
         if soft:
-            if t == cnp.NPY_FLOAT32:
-                fnn_cross_entropy_soft_fwd_f32(<float *>lp, <float *>mp, <float *>sp, <float *>tsp,
-                                               <float *>xp, <float *>tp, n, c, red)
-            else:
-                fnn_cross_entropy_soft_fwd_f64(<double *>lp, <double *>mp, <double *>sp, <double *>tsp,
-                                               <double *>xp, <double *>tp, n, c, red)
-        elif t == cnp.NPY_FLOAT32:
-            bad = fnn_cross_entropy_fwd_f32(<float *>lp, <float *>mp, <float *>sp, &count,
-                                            <float *>xp, <int64_t *>tp, n, c, ii, red)
+            cross_entropy_soft_fwd(t, lp, mp, sp, tsp, xp, tp, n, c, red)
         else:
-            bad = fnn_cross_entropy_fwd_f64(<double *>lp, <double *>mp, <double *>sp, &count,
-                                            <double *>xp, <int64_t *>tp, n, c, ii, red)
+            bad = cross_entropy_fwd(t, lp, mp, sp, &count, xp, <int64_t *>tp, n, c, ii, red)
     if bad >= 0:
         raise_bad_target(ta, bad, c, ii)
     cdef CrossEntropyCtx ctx = CrossEntropyCtx.__new__(CrossEntropyCtx)
@@ -313,19 +296,9 @@ def cross_entropy_backward(dloss, CrossEntropyCtx ctx not None):
     cdef bint soft = ctx.soft
     with nogil:
         if soft:
-            if t == cnp.NPY_FLOAT32:
-                fnn_cross_entropy_soft_bwd_f32(<float *>dxp, <float *>dp, g, <float *>xp, <float *>tp,
-                                               <float *>mp, <float *>sp, <float *>tsp, n, c)
-            else:
-                fnn_cross_entropy_soft_bwd_f64(<double *>dxp, <double *>dp, g, <double *>xp,
-                                               <double *>tp, <double *>mp, <double *>sp,
-                                               <double *>tsp, n, c)
-        elif t == cnp.NPY_FLOAT32:
-            fnn_cross_entropy_bwd_f32(<float *>dxp, <float *>dp, g, <float *>xp, <int64_t *>tp,
-                                      <float *>mp, <float *>sp, n, c, ii)
+            cross_entropy_soft_bwd(t, dxp, dp, g, xp, tp, mp, sp, tsp, n, c)
         else:
-            fnn_cross_entropy_bwd_f64(<double *>dxp, <double *>dp, g, <double *>xp, <int64_t *>tp,
-                                      <double *>mp, <double *>sp, n, c, ii)
+            cross_entropy_bwd(t, dxp, dp, g, xp, <int64_t *>tp, mp, sp, n, c, ii)
     return dx
 
 
@@ -364,10 +337,7 @@ def nll_loss_forward(logp, target, reduction="mean", ignore_index=-100):
     cdef void *xp = cnp.PyArray_DATA(xa)
     cdef void *tp = cnp.PyArray_DATA(ta)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            bad = fnn_nll_loss_fwd_f32(<float *>lp, &count, <float *>xp, <int64_t *>tp, n, c, ii, red)
-        else:
-            bad = fnn_nll_loss_fwd_f64(<double *>lp, &count, <double *>xp, <int64_t *>tp, n, c, ii, red)
+        bad = nll_loss_fwd(t, lp, &count, xp, <int64_t *>tp, n, c, ii, red)
     if bad >= 0:
         raise_bad_target(ta, bad, c, ii)
     cdef NLLLossCtx ctx = NLLLossCtx.__new__(NLLLossCtx)
@@ -389,10 +359,7 @@ def nll_loss_backward(dloss, NLLLossCtx ctx not None):
     cdef void *dp = data_or_null(da)
     cdef void *tp = cnp.PyArray_DATA(ctx.target)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_nll_loss_bwd_f32(<float *>dxp, <float *>dp, g, <int64_t *>tp, n, c, ii)
-        else:
-            fnn_nll_loss_bwd_f64(<double *>dxp, <double *>dp, g, <int64_t *>tp, n, c, ii)
+        nll_loss_bwd(t, dxp, dp, g, <int64_t *>tp, n, c, ii)
     return dx
 
 
@@ -432,15 +399,9 @@ cdef _pointwise_forward(_PointwiseLossCtx ctx, object pred, object target, objec
     cdef void *tp = cnp.PyArray_DATA(ta)
     with nogil:
         if square:
-            if t == cnp.NPY_FLOAT32:
-                fnn_mse_loss_fwd_f32(<float *>lp, <float *>pp, <float *>tp, n, red)
-            else:
-                fnn_mse_loss_fwd_f64(<double *>lp, <double *>pp, <double *>tp, n, red)
+            mse_loss_fwd(t, lp, pp, tp, n, red)
         else:
-            if t == cnp.NPY_FLOAT32:
-                fnn_l1_loss_fwd_f32(<float *>lp, <float *>pp, <float *>tp, n, red)
-            else:
-                fnn_l1_loss_fwd_f64(<double *>lp, <double *>pp, <double *>tp, n, red)
+            l1_loss_fwd(t, lp, pp, tp, n, red)
     ctx.pred = pa
     ctx.target = ta
     ctx.reduction = REDUCTION_NAMES[red]
@@ -463,15 +424,9 @@ cdef cnp.ndarray _pointwise_backward(object dloss, _PointwiseLossCtx ctx, bint s
     cdef void *tp = cnp.PyArray_DATA(ctx.target)
     with nogil:
         if square:
-            if t == cnp.NPY_FLOAT32:
-                fnn_mse_loss_bwd_f32(<float *>dxp, <float *>dp, g, <float *>pp, <float *>tp, n)
-            else:
-                fnn_mse_loss_bwd_f64(<double *>dxp, <double *>dp, g, <double *>pp, <double *>tp, n)
+            mse_loss_bwd(t, dxp, dp, g, pp, tp, n)
         else:
-            if t == cnp.NPY_FLOAT32:
-                fnn_l1_loss_bwd_f32(<float *>dxp, <float *>dp, g, <float *>pp, <float *>tp, n)
-            else:
-                fnn_l1_loss_bwd_f64(<double *>dxp, <double *>dp, g, <double *>pp, <double *>tp, n)
+            l1_loss_bwd(t, dxp, dp, g, pp, tp, n)
     return dx
 
 

@@ -4,35 +4,29 @@ include "_module.pxi"
 import operator
 from libc.math cimport isfinite
 
-cdef extern from "norm.h" nogil:
-    void fnn_batch_norm_fwd_f32(float *y, double *save_mean, double *save_invstd,
-                                float *running_mean, float *running_var, const float *x,
-                                const float *gamma, const float *beta, int64_t n, int64_t c,
-                                int64_t l, int batch_stats, double momentum, double eps)
-    void fnn_batch_norm_fwd_f64(double *y, double *save_mean, double *save_invstd,
-                                double *running_mean, double *running_var, const double *x,
-                                const double *gamma, const double *beta, int64_t n, int64_t c,
-                                int64_t l, int batch_stats, double momentum, double eps)
-    void fnn_batch_norm_bwd_f32(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                const float *x, const float *gamma, const double *save_mean,
-                                const double *save_invstd, int64_t n, int64_t c, int64_t l,
-                                int batch_stats)
-    void fnn_batch_norm_bwd_f64(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                const double *x, const double *gamma, const double *save_mean,
-                                const double *save_invstd, int64_t n, int64_t c, int64_t l,
-                                int batch_stats)
-    void fnn_layer_norm_fwd_f32(float *y, double *save_mean, double *save_rstd, const float *x,
-                                const float *gamma, const float *beta, int64_t rows, int64_t d,
-                                double eps)
-    void fnn_layer_norm_fwd_f64(double *y, double *save_mean, double *save_rstd, const double *x,
-                                const double *gamma, const double *beta, int64_t rows, int64_t d,
-                                double eps)
-    void fnn_layer_norm_bwd_f32(float *dx, float *dgamma, float *dbeta, const float *dy,
-                                const float *x, const float *gamma, const double *save_mean,
-                                const double *save_rstd, int64_t rows, int64_t d)
-    void fnn_layer_norm_bwd_f64(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                const double *x, const double *gamma, const double *save_mean,
-                                const double *save_rstd, int64_t rows, int64_t d)
+cdef extern from "norm.h":
+    pass
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define batch_norm_fwd(t, ...) FNN_BY_DTYPE(t, fnn_batch_norm_fwd, __VA_ARGS__)
+    #define batch_norm_bwd(t, ...) FNN_BY_DTYPE(t, fnn_batch_norm_bwd, __VA_ARGS__)
+    #define layer_norm_fwd(t, ...) FNN_BY_DTYPE(t, fnn_layer_norm_fwd, __VA_ARGS__)
+    #define layer_norm_bwd(t, ...) FNN_BY_DTYPE(t, fnn_layer_norm_bwd, __VA_ARGS__)
+    """
+    void batch_norm_fwd(int t, void *y, double *save_mean, double *save_invstd,
+                        void *running_mean, void *running_var, const void *x, const void *gamma,
+                        const void *beta, int64_t n, int64_t c, int64_t l, int batch_stats,
+                        double momentum, double eps)
+    void batch_norm_bwd(int t, void *dx, void *dgamma, void *dbeta, const void *dy, const void *x,
+                        const void *gamma, const double *save_mean, const double *save_invstd,
+                        int64_t n, int64_t c, int64_t l, int batch_stats)
+    void layer_norm_fwd(int t, void *y, double *save_mean, double *save_rstd, const void *x,
+                        const void *gamma, const void *beta, int64_t rows, int64_t d, double eps)
+    void layer_norm_bwd(int t, void *dx, void *dgamma, void *dbeta, const void *dy, const void *x,
+                        const void *gamma, const double *save_mean, const double *save_rstd,
+                        int64_t rows, int64_t d)
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "layer_norm_forward", "layer_norm_backward"]
 
@@ -216,14 +210,8 @@ def batch_norm_forward(x, gamma=None, beta=None, running_mean=None, running_var=
     cdef void *rmp = data_or_null(rm)
     cdef void *rvp = data_or_null(rv)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_batch_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), meanp, meanp + c, <float *>rmp, <float *>rvp,
-                                   <float *>cnp.PyArray_DATA(xa), <float *>gp, <float *>bp,
-                                   n, c, l, batch_stats, mom, e)
-        else:
-            fnn_batch_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), meanp, meanp + c, <double *>rmp, <double *>rvp,
-                                   <double *>cnp.PyArray_DATA(xa), <double *>gp, <double *>bp,
-                                   n, c, l, batch_stats, mom, e)
+        batch_norm_fwd(t, cnp.PyArray_DATA(y), meanp, meanp + c, rmp, rvp, cnp.PyArray_DATA(xa),
+                       gp, bp, n, c, l, batch_stats, mom, e)
     cdef BatchNormCtx ctx = BatchNormCtx.__new__(BatchNormCtx)
     ctx.keep(xa, ga, stats, ba is not None)
     ctx.batch_stats = batch_stats
@@ -251,14 +239,8 @@ def batch_norm_backward(dy, BatchNormCtx ctx not None):
     cdef int batch_stats = ctx.batch_stats
     cdef double *meanp = <double *>cnp.PyArray_DATA(ctx.stats)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_batch_norm_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>dgp, <float *>dbp,
-                                   <float *>cnp.PyArray_DATA(dya), <float *>cnp.PyArray_DATA(xa),
-                                   <float *>gp, meanp, meanp + c, n, c, l, batch_stats)
-        else:
-            fnn_batch_norm_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>dgp, <double *>dbp,
-                                   <double *>cnp.PyArray_DATA(dya), <double *>cnp.PyArray_DATA(xa),
-                                   <double *>gp, meanp, meanp + c, n, c, l, batch_stats)
+        batch_norm_bwd(t, cnp.PyArray_DATA(dx), dgp, dbp, cnp.PyArray_DATA(dya),
+                       cnp.PyArray_DATA(xa), gp, meanp, meanp + c, n, c, l, batch_stats)
     return dx, dg, db
 
 
@@ -346,12 +328,8 @@ def layer_norm_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None
     cdef void *gp = data_or_null(ga)
     cdef void *bp = data_or_null(ba)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_layer_norm_fwd_f32(<float *>cnp.PyArray_DATA(y), meanp, meanp + rows, <float *>cnp.PyArray_DATA(xa),
-                                   <float *>gp, <float *>bp, rows, d, e)
-        else:
-            fnn_layer_norm_fwd_f64(<double *>cnp.PyArray_DATA(y), meanp, meanp + rows, <double *>cnp.PyArray_DATA(xa),
-                                   <double *>gp, <double *>bp, rows, d, e)
+        layer_norm_fwd(t, cnp.PyArray_DATA(y), meanp, meanp + rows, cnp.PyArray_DATA(xa), gp, bp,
+                       rows, d, e)
     cdef LayerNormCtx ctx = LayerNormCtx.__new__(LayerNormCtx)
     ctx.keep(xa, ga, stats, ba is not None)
     ctx.normalized_shape = shp
@@ -375,12 +353,6 @@ def layer_norm_backward(dy, LayerNormCtx ctx not None):
     cdef void *dbp = data_or_null(db)
     cdef double *meanp = <double *>cnp.PyArray_DATA(ctx.stats)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_layer_norm_bwd_f32(<float *>cnp.PyArray_DATA(dx), <float *>dgp, <float *>dbp,
-                                   <float *>cnp.PyArray_DATA(dya), <float *>cnp.PyArray_DATA(xa),
-                                   <float *>gp, meanp, meanp + rows, rows, d)
-        else:
-            fnn_layer_norm_bwd_f64(<double *>cnp.PyArray_DATA(dx), <double *>dgp, <double *>dbp,
-                                   <double *>cnp.PyArray_DATA(dya), <double *>cnp.PyArray_DATA(xa),
-                                   <double *>gp, meanp, meanp + rows, rows, d)
+        layer_norm_bwd(t, cnp.PyArray_DATA(dx), dgp, dbp, cnp.PyArray_DATA(dya),
+                       cnp.PyArray_DATA(xa), gp, meanp, meanp + rows, rows, d)
     return dx, dg, db

@@ -10,33 +10,31 @@ include "_module.pxi"
 from libc.stdint cimport uintptr_t
 from cpython.number cimport PyNumber_Index
 
-cdef extern from "optim.h" nogil:
-    void fnn_sgd_step_f32(float *param, float *buf, const float *grad, int64_t n, double lr,
-                          double momentum, double dampening, double weight_decay, int nesterov,
-                          int maximize, int first_step)
-    void fnn_sgd_step_f64(double *param, double *buf, const double *grad, int64_t n, double lr,
-                          double momentum, double dampening, double weight_decay, int nesterov,
-                          int maximize, int first_step)
-    void fnn_adagrad_step_f32(float *param, float *state_sum, const float *grad, int64_t n,
-                              double lr, double lr_decay, double weight_decay, double eps,
-                              int64_t step, int maximize)
-    void fnn_adagrad_step_f64(double *param, double *state_sum, const double *grad, int64_t n,
-                              double lr, double lr_decay, double weight_decay, double eps,
-                              int64_t step, int maximize)
-    void fnn_rmsprop_step_f32(float *param, float *square_avg, float *buf, float *grad_avg,
-                              const float *grad, int64_t n, double lr, double alpha, double eps,
-                              double weight_decay, double momentum, int maximize)
-    void fnn_rmsprop_step_f64(double *param, double *square_avg, double *buf, double *grad_avg,
-                              const double *grad, int64_t n, double lr, double alpha, double eps,
-                              double weight_decay, double momentum, int maximize)
-    void fnn_adam_step_f32(float *param, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
-                           const float *grad, int64_t n, double lr, double beta1, double beta2,
-                           double eps, double weight_decay, int64_t step, int decoupled,
-                           int maximize)
-    void fnn_adam_step_f64(double *param, double *exp_avg, double *exp_avg_sq,
-                           double *max_exp_avg_sq, const double *grad, int64_t n, double lr,
-                           double beta1, double beta2, double eps, double weight_decay,
-                           int64_t step, int decoupled, int maximize)
+cdef extern from "optim.h":
+    pass
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi):
+# <opt>_update calls fnn_<opt>_step (named apart from the public <opt>_step). The hyperparameters
+# are double in C for both dtypes.
+cdef extern from * nogil:
+    """
+    #define sgd_update(t, ...) FNN_BY_DTYPE(t, fnn_sgd_step, __VA_ARGS__)
+    #define adagrad_update(t, ...) FNN_BY_DTYPE(t, fnn_adagrad_step, __VA_ARGS__)
+    #define rmsprop_update(t, ...) FNN_BY_DTYPE(t, fnn_rmsprop_step, __VA_ARGS__)
+    #define adam_update(t, ...) FNN_BY_DTYPE(t, fnn_adam_step, __VA_ARGS__)
+    """
+    void sgd_update(int t, void *param, void *buf, const void *grad, int64_t n, double lr,
+                    double momentum, double dampening, double weight_decay, int nesterov,
+                    int maximize, int first_step)
+    void adagrad_update(int t, void *param, void *state_sum, const void *grad, int64_t n,
+                        double lr, double lr_decay, double weight_decay, double eps, int64_t step,
+                        int maximize)
+    void rmsprop_update(int t, void *param, void *square_avg, void *buf, void *grad_avg,
+                        const void *grad, int64_t n, double lr, double alpha, double eps,
+                        double weight_decay, double momentum, int maximize)
+    void adam_update(int t, void *param, void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,
+                     const void *grad, int64_t n, double lr, double beta1, double beta2,
+                     double eps, double weight_decay, int64_t step, int decoupled, int maximize)
 
 __all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step"]
 
@@ -210,14 +208,8 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
     cdef int64_t n = cnp.PyArray_SIZE(p)
     cdef void *bp = NULL if (b is None or momentum_ == 0) else cnp.PyArray_DATA(b)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_sgd_step_f32(<float *>cnp.PyArray_DATA(p), <float *>bp,
-                             <float *>cnp.PyArray_DATA(g), n, lr_, momentum_, dampening_,
-                             weight_decay_, nesterov_, maximize_, first_step_)
-        else:
-            fnn_sgd_step_f64(<double *>cnp.PyArray_DATA(p), <double *>bp,
-                             <double *>cnp.PyArray_DATA(g), n, lr_, momentum_, dampening_,
-                             weight_decay_, nesterov_, maximize_, first_step_)
+        sgd_update(t, cnp.PyArray_DATA(p), bp, cnp.PyArray_DATA(g), n, lr_, momentum_, dampening_,
+                   weight_decay_, nesterov_, maximize_, first_step_)
 
 
 # ------------------------------------------------------------------------------------ Adagrad
@@ -253,14 +245,8 @@ def adagrad_step(param, grad, state_sum, object step, lr=0.01, lr_decay=0.0,
     g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_adagrad_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(s),
-                                 <float *>cnp.PyArray_DATA(g), n, lr_, lr_decay_, weight_decay_,
-                                 eps_, k, maximize_)
-        else:
-            fnn_adagrad_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(s),
-                                 <double *>cnp.PyArray_DATA(g), n, lr_, lr_decay_, weight_decay_,
-                                 eps_, k, maximize_)
+        adagrad_update(t, cnp.PyArray_DATA(p), cnp.PyArray_DATA(s), cnp.PyArray_DATA(g), n, lr_,
+                       lr_decay_, weight_decay_, eps_, k, maximize_)
 
 
 # ------------------------------------------------------------------------------------ RMSprop
@@ -312,14 +298,8 @@ def rmsprop_step(param, grad, square_avg, momentum_buf, grad_avg, lr=0.01,
     g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_rmsprop_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(sq),
-                                 <float *>bp, <float *>gap, <float *>cnp.PyArray_DATA(g), n,
-                                 lr_, alpha_, eps_, weight_decay_, momentum_, maximize_)
-        else:
-            fnn_rmsprop_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(sq),
-                                 <double *>bp, <double *>gap, <double *>cnp.PyArray_DATA(g), n,
-                                 lr_, alpha_, eps_, weight_decay_, momentum_, maximize_)
+        rmsprop_update(t, cnp.PyArray_DATA(p), cnp.PyArray_DATA(sq), bp, gap, cnp.PyArray_DATA(g),
+                       n, lr_, alpha_, eps_, weight_decay_, momentum_, maximize_)
 
 
 # -------------------------------------------------------------------------------- Adam, AdamW
@@ -365,16 +345,9 @@ cdef int adam_impl(object param, object grad, object exp_avg, object exp_avg_sq,
     g = grad_apart(g, &w)
     cdef int64_t n = cnp.PyArray_SIZE(p)
     with nogil:
-        if t == cnp.NPY_FLOAT32:
-            fnn_adam_step_f32(<float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(m),
-                              <float *>cnp.PyArray_DATA(v), <float *>vmp,
-                              <float *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, k, decoupled, maximize)
-        else:
-            fnn_adam_step_f64(<double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(m),
-                              <double *>cnp.PyArray_DATA(v), <double *>vmp,
-                              <double *>cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps,
-                              weight_decay, k, decoupled, maximize)
+        adam_update(t, cnp.PyArray_DATA(p), cnp.PyArray_DATA(m), cnp.PyArray_DATA(v), vmp,
+                    cnp.PyArray_DATA(g), n, lr, beta1, beta2, eps, weight_decay, k, decoupled,
+                    maximize)
     return 0
 
 

@@ -1,19 +1,23 @@
 # _softmax.pyx: binding of csrc/softmax.c (softmax / log-softmax over any axis of any shape).
 include "_module.pxi"
 
-cdef extern from "softmax.h" nogil:
-    void fnn_softmax_fwd_f32(float *y, const float *x, int64_t outer, int64_t n, int64_t inner)
-    void fnn_softmax_fwd_f64(double *y, const double *x, int64_t outer, int64_t n, int64_t inner)
-    void fnn_log_softmax_fwd_f32(float *y, const float *x, int64_t outer, int64_t n, int64_t inner)
-    void fnn_log_softmax_fwd_f64(double *y, const double *x, int64_t outer, int64_t n, int64_t inner)
-    void fnn_softmax_bwd_f32(float *dx, const float *dy, const float *y,
-                             int64_t outer, int64_t n, int64_t inner)
-    void fnn_softmax_bwd_f64(double *dx, const double *dy, const double *y,
-                             int64_t outer, int64_t n, int64_t inner)
-    void fnn_log_softmax_bwd_f32(float *dx, const float *dy, const float *y,
-                                 int64_t outer, int64_t n, int64_t inner)
-    void fnn_log_softmax_bwd_f64(double *dx, const double *dy, const double *y,
-                                 int64_t outer, int64_t n, int64_t inner)
+cdef extern from "softmax.h":
+    pass
+
+# Each kernel is called once, on void pointers, through FNN_BY_DTYPE (_module.pxi).
+cdef extern from * nogil:
+    """
+    #define softmax_fwd(t, ...) FNN_BY_DTYPE(t, fnn_softmax_fwd, __VA_ARGS__)
+    #define log_softmax_fwd(t, ...) FNN_BY_DTYPE(t, fnn_log_softmax_fwd, __VA_ARGS__)
+    #define softmax_bwd(t, ...) FNN_BY_DTYPE(t, fnn_softmax_bwd, __VA_ARGS__)
+    #define log_softmax_bwd(t, ...) FNN_BY_DTYPE(t, fnn_log_softmax_bwd, __VA_ARGS__)
+    """
+    void softmax_fwd(int t, void *y, const void *x, int64_t outer, int64_t n, int64_t inner)
+    void log_softmax_fwd(int t, void *y, const void *x, int64_t outer, int64_t n, int64_t inner)
+    void softmax_bwd(int t, void *dx, const void *dy, const void *y,
+                     int64_t outer, int64_t n, int64_t inner)
+    void log_softmax_bwd(int t, void *dx, const void *dy, const void *y,
+                         int64_t outer, int64_t n, int64_t inner)
 
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
@@ -73,14 +77,8 @@ cdef void split_dims(cnp.ndarray x, int axis, int64_t *outer, int64_t *n, int64_
 
 
 # softmax and log_softmax share their kernel shapes: y = f(x) and dx = g(dy, y) over
-# (outer, n, inner) with the reduced axis in the middle; one dtype dispatch for both.
-ctypedef void (*rows_f32)(float *, const float *, int64_t, int64_t, int64_t) noexcept nogil
-ctypedef void (*rows_f64)(double *, const double *, int64_t, int64_t, int64_t) noexcept nogil
-ctypedef void (*rows_grad_f32)(float *, const float *, const float *, int64_t, int64_t, int64_t) noexcept nogil
-ctypedef void (*rows_grad_f64)(double *, const double *, const double *, int64_t, int64_t, int64_t) noexcept nogil
-
-
-cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, object out, object x, rows_f32 f32, rows_f64 f64):
+# (outer, n, inner) with the reduced axis in the middle; log picks log_softmax's kernels.
+cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, object out, object x, bint log):
     """y = f(xa) along ``axis`` (already normalised), GIL released, into a new array or into out
     (checked against x, the caller's argument; out_like() in _common.pxd)."""
     cdef cnp.ndarray y = out_like(xa, out, x)
@@ -88,25 +86,25 @@ cdef cnp.ndarray apply_rows(cnp.ndarray xa, int axis, object out, object x, rows
     split_dims(xa, axis, &outer, &n, &inner)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef void *xp = cnp.PyArray_DATA(xa)
-    cdef bint single = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
+    cdef int t = cnp.PyArray_TYPE(xa)
     with nogil:
-        if single:
-            f32(<float *>yp, <const float *>xp, outer, n, inner)
+        if log:
+            log_softmax_fwd(t, yp, xp, outer, n, inner)
         else:
-            f64(<double *>yp, <const double *>xp, outer, n, inner)
+            softmax_fwd(t, yp, xp, outer, n, inner)
     return y
 
 
-cdef tuple rows_forward(_RowsCtx ctx, object x, object axis, object out, rows_f32 f32, rows_f64 f64):
+cdef tuple rows_forward(_RowsCtx ctx, object x, object axis, object out, bint log):
     """A forward's checks, y = f(x) along axis and ``(y, ctx)`` with ctx holding y and axis."""
     float_typenum(x, "x")
     cdef int a = normalise_axis(<cnp.ndarray>x, axis)
-    ctx.y = apply_rows(c_array(x), a, out, x, f32, f64)
+    ctx.y = apply_rows(c_array(x), a, out, x, log)
     ctx.axis = a
     return ctx.y, ctx
 
 
-cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, rows_grad_f32 f32, rows_grad_f64 f64):
+cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, bint log):
     """dy checked against the forward's y, then a new array dx = g(dy, y) along ``axis``."""
     cdef cnp.ndarray dya = grad_like(dy, y)
     cdef cnp.ndarray dx = empty_like(y)
@@ -115,12 +113,12 @@ cdef cnp.ndarray apply_rows_grad(object dy, cnp.ndarray y, int axis, rows_grad_f
     cdef void *dxp = cnp.PyArray_DATA(dx)
     cdef void *dyp = cnp.PyArray_DATA(dya)
     cdef void *yp = cnp.PyArray_DATA(y)
-    cdef bint single = cnp.PyArray_TYPE(y) == cnp.NPY_FLOAT32
+    cdef int t = cnp.PyArray_TYPE(y)
     with nogil:
-        if single:
-            f32(<float *>dxp, <const float *>dyp, <const float *>yp, outer, n, inner)
+        if log:
+            log_softmax_bwd(t, dxp, dyp, yp, outer, n, inner)
         else:
-            f64(<double *>dxp, <const double *>dyp, <const double *>yp, outer, n, inner)
+            softmax_bwd(t, dxp, dyp, yp, outer, n, inner)
     return dx
 
 
@@ -136,14 +134,13 @@ def softmax_forward(x, axis=-1, *, out=None):
     and not overlapping x; y is written into it and ``y is out``. ctx.y is out: the backward
     reads it, so overwriting out before softmax_backward gives wrong gradients.
     """
-    return rows_forward(SoftmaxCtx.__new__(SoftmaxCtx), x, axis, out,
-                        fnn_softmax_fwd_f32, fnn_softmax_fwd_f64)
+    return rows_forward(SoftmaxCtx.__new__(SoftmaxCtx), x, axis, out, log=False)
 
 
 def softmax_backward(dy, SoftmaxCtx ctx not None):
     """Gradient of softmax_forward: ``dx = y * (dy - sum(dy * y, axis))`` (the sum in double).
     dy: y's shape and dtype. Returns dx (same)."""
-    return apply_rows_grad(dy, ctx.y, ctx.axis, fnn_softmax_bwd_f32, fnn_softmax_bwd_f64)
+    return apply_rows_grad(dy, ctx.y, ctx.axis, log=False)
 
 
 def log_softmax_forward(x, axis=-1, *, out=None):
@@ -155,11 +152,10 @@ def log_softmax_forward(x, axis=-1, *, out=None):
     out: as in softmax_forward (x's shape and dtype; ``y is out``). ctx.y is out: the backward
     reads it, so overwriting out before log_softmax_backward gives wrong gradients.
     """
-    return rows_forward(LogSoftmaxCtx.__new__(LogSoftmaxCtx), x, axis, out,
-                        fnn_log_softmax_fwd_f32, fnn_log_softmax_fwd_f64)
+    return rows_forward(LogSoftmaxCtx.__new__(LogSoftmaxCtx), x, axis, out, log=True)
 
 
 def log_softmax_backward(dy, LogSoftmaxCtx ctx not None):
     """Gradient of log_softmax_forward: ``dx = dy - exp(y) * sum(dy, axis)`` (the sum in double).
     dy: y's shape and dtype. Returns dx (same)."""
-    return apply_rows_grad(dy, ctx.y, ctx.axis, fnn_log_softmax_bwd_f32, fnn_log_softmax_bwd_f64)
+    return apply_rows_grad(dy, ctx.y, ctx.axis, log=True)
