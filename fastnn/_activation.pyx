@@ -49,12 +49,6 @@ __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_ba
            "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
            "sign_forward", "sign_backward", "gelu_forward", "gelu_backward"]
 
-# Below this many elements the kernel runs with the GIL held: releasing and re-taking it costs
-# more than the loop, and nothing could run in parallel in that time anyway.
-cdef enum:
-    NOGIL_MIN = 4096
-
-
 # ---- ctx classes: what each backward needs ------------------------------------------------------
 
 cdef class _OutputCtx:

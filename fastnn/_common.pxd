@@ -256,7 +256,7 @@ cdef inline bint flag_arg(object v, str name) except -1:
         raise TypeError(f"{name} must be a bool, got {type(v).__name__}") from None
 
 
-# ---- wt-bindA: a backward's dy against the forward output's shape, given as C dims ----------
+# ---- a backward's dy against the forward output's shape, given as C dims ----------
 
 cdef inline cnp.ndarray grad_of_shape(object dy, int t, int nd, const cnp.npy_intp *dims):
     """A backward's dy checked to be of dtype t (the forward's) and of shape dims (nd of them,
