@@ -221,6 +221,8 @@ FNN_HOT static double FNN(ce_fwd_rows)(real *loss, real *rowmax, real *sumexp, c
     double total = 0;
     for (int64_t i = i0; i < i1; i++) {
         const real *x = logits + i * c;
+        if (i + 1 < i1)
+            fnn_prefetch_row(x + c, c * (int64_t)sizeof(real));
         real m = FNN(loss_rowmax)(x, c);
         real s = FNN(loss_sumexp)(x, c, m);
         rowmax[i] = m;

@@ -456,6 +456,8 @@ FNN_HOT static void FNN(ln_fwd_rows)(real *y, double *save_mean, double *save_rs
     for (int64_t r = r0; r < r1; r++) {
         const real *xr = x + r * d;
         real *yr = y + r * d;
+        if (r + 1 < r1)
+            fnn_prefetch_row(xr + d, d * (int64_t)sizeof(real));
         double mean = d > 0 ? FNN(norm_sum)(xr, d) / (double)d : 0.0;
         double var = d > 0 ? FNN(norm_sqdev)(xr, d, mean) / (double)d : 0.0;
         double rstd = 1.0 / sqrt(var + eps);

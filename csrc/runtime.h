@@ -55,6 +55,24 @@ static inline void fnn_thread_range(int64_t n, int64_t align, int64_t *lo, int64
 void fnn_colsum_f32(float *s, const float *a, int64_t rows, int64_t cols, int64_t grain);
 void fnn_colsum_f64(double *s, const double *a, int64_t rows, int64_t cols, int64_t grain);
 
+/* Row kernels (softmax, cross-entropy, layer norm) read each row several times while it sits in
+ * L1, but the first pass over a row starts cold: a row of a few KiB begins on a new page, where
+ * the hardware prefetcher starts over, and that pass waits on memory. fnn_prefetch_row(p, n)
+ * asks for the first min(n, FNN_PREFETCH_MAX) bytes at p (the next row) while the caller works
+ * on this one. Measured on 2 threads, interleaved A/B runs: softmax (4096, 1000) forward
+ * 1.65 -> 1.43 ms, layer norm (4096, 1024) forward 1.78 -> 1.50 ms, cross-entropy forward +
+ * backward (4096, 1000) 2.62 -> 2.43 ms; for passes that read two rows at once (softmax and
+ * layer-norm backward) it did not help and is not used. A hint only: it never faults. */
+#define FNN_PREFETCH_MAX 8192
+static inline void fnn_prefetch_row(const void *p, int64_t bytes)
+{
+    const char *c = (const char *)p;
+    if (bytes > FNN_PREFETCH_MAX)
+        bytes = FNN_PREFETCH_MAX;
+    for (int64_t k = 0; k < bytes; k += 64)
+        __builtin_prefetch(c + k, 0, 3);
+}
+
 /* Puts fastnn's OpenBLAS back to one thread if something (threadpoolctl's threadpool_limits,
  * a direct openblas_set_num_threads) raised it: fastnn's OpenMP threads call it, and a threaded
  * BLAS inside them would oversubscribe the cores. One load and compare when nothing changed;

@@ -160,6 +160,8 @@ FNN_HOT static void FNN(sm_rows_fwd)(real *restrict y, const real *restrict x,
     for (int64_t r = r0; r < r1; r++) {
         const real *restrict xr = x + r * n;
         real *restrict yr = y + r * n;
+        if (r + 1 < r1)
+            fnn_prefetch_row(xr + n, n * (int64_t)sizeof(real));
         real m = FNN(sm_row_max)(xr, n);
         double s = FNN(sm_row_exp_sum)(yr, xr, m, n);
         FNN(sm_fwd_apply)(yr, xr, n, is_log, FNN(sm_fwd_scalar)(m, s, is_log));
