@@ -27,6 +27,8 @@
  *     Measured on 2 Zen 2 cores, one thread: forward 8.5 -> 5.7 ms (64x32x14x14 -> 64) and
  *     28 -> 16.6 ms (8x64x56x56 -> 64), backward of the latter 61 -> 42 ms; two threads, the
  *     weight gradient by Winograd instead of im2col: backward 7.7 -> 6.2 ms and 23.6 -> 16.3 ms.
+ *     Outputs of at least 16 x 48 take Winograd F(4x4, 3x3) in the forward pass and for the
+ *     input gradient (4x fewer multiply-adds; see fnn_wino_tile for when and what it costs).
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
  *     one-vector output block in registers (fnn_conv_use_direct); with C_out <= 16 and W_out a
@@ -109,20 +111,41 @@ static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, in
     return p;
 }
 
-/* Winograd F(2x2, 3x3) for the forward pass of 3x3 / stride 1 / undilated / ungrouped
- * convolutions with enough channels for the 16 small GEMMs to pay, when every thread gets
- * whole images: 2.25x fewer multiply-adds than im2col + GEMM. The work is cut into blocks of
- * consecutive tile rows (across image boundaries), ~FNN_WINO_BLOCK_COLS tiles each, so that a
- * block's transformed input V and GEMM output M stay in cache between the transforms and the
- * GEMMs (unblocked, they are 4x the image and the transforms run at memory speed). Workspace:
- * U (16, C_out, C), the transformed weights, then per thread V (16, C, L) and M (16, C_out, L),
+/* Winograd F(m x m, 3x3) for the forward pass of 3x3 / stride 1 / undilated / ungrouped
+ * convolutions with enough channels for the small GEMMs to pay, when every thread gets whole
+ * images. Each (m+2) x (m+2) input tile d (stride m) becomes V = B^T d B, each filter
+ * U = G w G^T, and an m x m output tile is A^T M A with M the (m+2)^2 products U[k] V[k], one
+ * GEMM per k over all channels and a block of tiles. m = 2 (16 GEMMs) does 2.25x fewer
+ * multiply-adds than im2col + GEMM, m = 4 (36 GEMMs) 4x. m = 4 is used for outputs of at least
+ * 16 x 48 (fnn_wino_tile): on narrower ones the per-row overhead of its transforms and the
+ * padding of the last tile row/column cost more than the multiply-adds it saves (one thread,
+ * 64x32x14x14 -> 64: 5.3 ms by m = 2, 8.0 ms by m = 4; 8x64x56x56 -> 64: 16.8 -> 12.4 ms;
+ * two threads 9.4 -> 8.2 ms). Its transforms have larger coefficients (interpolation points 0,
+ * +-1, +-2), so float32 rounding grows: measured 3-6e-6 of max |y| at 16-64 channels against
+ * 1.5-3e-7 for m = 2, inside the float32 tolerance (tests/test_conv.py); float64 ~1e-14. The
+ * weight gradient stays on m = 2. The work is cut into
+ * blocks of consecutive tile rows (across image boundaries), ~FNN_WINO_BLOCK_COLS tiles each, so
+ * that a block's transformed input V and GEMM output M stay in cache between the transforms and
+ * the GEMMs (unblocked, they are 4x the image and the transforms run at memory speed).
+ * Workspace: U ((m+2)^2, C_out, C), the transformed weights, then per thread V ((m+2)^2, C, L),
+ * M ((m+2)^2, C_out, L) and, for m = 4, the transforms' scratch (FNN_WINO4_SCRATCH),
  * L = rows per block * tiles per row. */
 #ifndef FNN_WINO_BLOCK_COLS
 #define FNN_WINO_BLOCK_COLS 256
 #endif
+#ifndef FNN_WINO4_BLOCK_COLS
+#define FNN_WINO4_BLOCK_COLS 64
+#endif
+
+/* The per-thread scratch of F(4x4, 3x3), in elements, for tw tiles per row: W zeros (input
+ * rows outside the image), then tb (wino4_in_row, 24 (tw + 1)), then ob (wino4_out_row, 24 tw). */
+#define FNN_WINO4_TB(g, tw) ((g)->w)
+#define FNN_WINO4_OB(g, tw) ((g)->w + 24 * ((tw) + 1))
+#define FNN_WINO4_SCRATCH(g, tw) ((g)->w + 24 * ((tw) + 1) + 24 * (tw))
 
 typedef struct {
-    int64_t rows, tiles_h, tiles_w, base, per_thread, v, m, total;
+    int m, planes;                 /* output tile size, (m + 2)^2 GEMMs */
+    int64_t rows, tiles_h, tiles_w, base, per_thread, v, mm, scratch, total;
 } fnn_wino_plan;
 
 static int fnn_conv_use_wino(const fnn_conv_geom *g)
@@ -131,14 +154,23 @@ static int fnn_conv_use_wino(const fnn_conv_geom *g)
            g->groups == 1 && g->c >= 16 && g->c_out >= 16 && g->n >= (g->threads > 0 ? g->threads : 1);
 }
 
-static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int es)
+/* the output tile size of the Winograd forward pass (fnn_conv_use_wino(g) holds) */
+static int fnn_wino_tile(const fnn_conv_geom *g)
+{
+    return g->h_out >= 16 && g->w_out >= 48 ? 4 : 2;
+}
+
+static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int m, int es)
 {
     fnn_wino_plan p;
     const int T = g->threads > 0 ? g->threads : 1;
-    p.tiles_h = (g->h_out + 1) / 2;
-    p.tiles_w = (g->w_out + 1) / 2;
+    p.m = m;
+    p.planes = (m + 2) * (m + 2);
+    p.tiles_h = (g->h_out + m - 1) / m;
+    p.tiles_w = (g->w_out + m - 1) / m;
     const int64_t all_rows = g->n * p.tiles_h;
-    int64_t R = (FNN_WINO_BLOCK_COLS + p.tiles_w - 1) / p.tiles_w;
+    const int64_t cols = m == 4 ? FNN_WINO4_BLOCK_COLS : FNN_WINO_BLOCK_COLS;
+    int64_t R = (cols + p.tiles_w - 1) / p.tiles_w;
     const int64_t fair = (all_rows + 3 * T - 1) / (3 * T);
     if (R > fair)
         R = fair;
@@ -146,10 +178,11 @@ static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int es)
         R = 1;
     p.rows = R;
     const int64_t L = R * p.tiles_w;
-    p.base = fnn_align64(16 * g->c_out * g->c * es);
+    p.base = fnn_align64(p.planes * g->c_out * g->c * es);
     p.v = 0;
-    p.m = fnn_align64(16 * g->c * L * es);
-    p.per_thread = p.m + fnn_align64(16 * g->c_out * L * es);
+    p.mm = fnn_align64(p.planes * g->c * L * es);
+    p.scratch = p.mm + fnn_align64(p.planes * g->c_out * L * es);
+    p.per_thread = p.scratch + (m == 4 ? fnn_align64(FNN_WINO4_SCRATCH(g, p.tiles_w) * es) : 0);
     p.total = p.base + p.per_thread * T;
     return p;
 }
@@ -184,8 +217,8 @@ static fnn_dw_wino_plan fnn_dw_wino_make_plan(const fnn_conv_geom *g, int es)
 {
     fnn_dw_wino_plan p;
     const int T = g->threads > 0 ? g->threads : 1;
-    p.w = fnn_wino_make_plan(g, es);
-    p.du_bytes = fnn_align64(16 * g->c_out * g->c * es);
+    p.w = fnn_wino_make_plan(g, 2, es);
+    p.du_bytes = fnn_align64(p.w.planes * g->c_out * g->c * es);
     p.du = p.w.total;
     p.dbacc = p.du + p.du_bytes * (T - 1);
     p.total = p.dbacc + fnn_align64(T * g->c_out * (int64_t)sizeof(double));
@@ -202,7 +235,7 @@ typedef struct {
 static fnn_dx_wino_plan fnn_dx_wino_make_plan(const fnn_conv_geom *g, const fnn_conv_geom *gt, int act, int es)
 {
     fnn_dx_wino_plan p;
-    p.wflip = fnn_wino_make_plan(gt, es).total;
+    p.wflip = fnn_wino_make_plan(gt, fnn_wino_tile(gt), es).total;
     p.dz = p.wflip + fnn_align64(g->c * g->c_out * 9 * es);
     p.rest = p.dz + (act == FNN_ACT_RELU ? fnn_align64(g->n * g->c_out * g->h_out * g->w_out * es) : 0);
     p.total = fnn_conv_make_plan(g, 1, es).total;
@@ -265,7 +298,7 @@ int64_t fnn_conv2d_workspace_bytes(const fnn_conv_geom *g, int backward, int act
     if (!backward && fnn_conv_use_direct(g))
         return fnn_direct_wt_bytes(g, elem_size);
     if (!backward && fnn_conv_use_wino(g))
-        return fnn_wino_make_plan(g, elem_size).total;
+        return fnn_wino_make_plan(g, fnn_wino_tile(g), elem_size).total;
     if (backward && fnn_conv_dx_wino(g, &gt))
         return fnn_dx_wino_make_plan(g, &gt, act, elem_size).total;
     if (backward && fnn_conv_use_direct_bwd(g))   /* + the rearranged weights for direct dx */
@@ -292,6 +325,27 @@ static inline int fnn_thread_id(void)
 #else
     return 0;
 #endif
+}
+
+/* G f for one row or column f0, f1, f2 of a 3x3 filter: m + 2 values.
+ * m = 2: G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]];
+ * m = 4: G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6],
+ *             [1/24, -1/12, 1/6], [0, 0, 1]] (points 0, 1, -1, 2, -2, infinity) */
+static void fnn_wino_g(double *o, double f0, double f1, double f2, int m)
+{
+    if (m == 2) {
+        o[0] = f0;
+        o[1] = (f0 + f1 + f2) / 2;
+        o[2] = (f0 - f1 + f2) / 2;
+        o[3] = f2;
+    } else {
+        o[0] = f0 / 4;
+        o[1] = -(f0 + f1 + f2) / 6;
+        o[2] = -(f0 - f1 + f2) / 6;
+        o[3] = f0 / 24 + f1 / 12 + f2 / 6;
+        o[4] = f0 / 24 - f1 / 12 + f2 / 6;
+        o[5] = f2;
+    }
 }
 
 #define FNN_GENERIC "conv.c"
@@ -472,28 +526,23 @@ static void FNN(conv_fwd_batch)(real *y, real *cols, real *ytmp, const real *x, 
     }
 }
 
-/* U (16, C_out, C) = G w G^T for every 3x3 filter w (C_out, C, 3, 3), with
- * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]] */
-static void FNN(wino_weights)(real *u, const real *w, int64_t co_n, int64_t c_n)
+/* U ((m+2)^2, C_out, C) = G w G^T for every 3x3 filter w (C_out, C, 3, 3), in double */
+static void FNN(wino_weights)(real *u, const real *w, int64_t co_n, int64_t c_n, int m)
 {
+    const int a = m + 2;
     const int64_t plane = co_n * c_n;
-    for (int64_t co = 0; co < co_n; co++) {
-        for (int64_t c = 0; c < c_n; c++) {
-            const real *f = w + (co * c_n + c) * 9;
-            real t[4][3];
-            for (int j = 0; j < 3; j++) {          /* G f: rows */
-                t[0][j] = f[j];
-                t[1][j] = (f[j] + f[3 + j] + f[6 + j]) / 2;
-                t[2][j] = (f[j] - f[3 + j] + f[6 + j]) / 2;
-                t[3][j] = f[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {          /* (G f) G^T: columns */
-                real *o = u + (int64_t)(i * 4) * plane + co * c_n + c;
-                o[0] = t[i][0];
-                o[plane] = (t[i][0] + t[i][1] + t[i][2]) / 2;
-                o[2 * plane] = (t[i][0] - t[i][1] + t[i][2]) / 2;
-                o[3 * plane] = t[i][2];
-            }
+    for (int64_t f = 0; f < plane; f++) {          /* f = co * c_n + c */
+        const real *k = w + f * 9;
+        double t[6][3], col[6];
+        for (int j = 0; j < 3; j++) {              /* G k: column j */
+            fnn_wino_g(col, k[j], k[3 + j], k[6 + j], m);
+            for (int i = 0; i < a; i++)
+                t[i][j] = col[i];
+        }
+        for (int i = 0; i < a; i++) {              /* (G k) G^T: row i */
+            fnn_wino_g(col, t[i][0], t[i][1], t[i][2], m);
+            for (int j = 0; j < a; j++)
+                u[(int64_t)(i * a + j) * plane + f] = (real)col[j];
         }
     }
 }
@@ -555,6 +604,86 @@ static inline void FNN(wino_in_tiles)(real *restrict o, int64_t vplane, const re
     }
 }
 
+/* B^T d for one column (or d B for one row) d0..d5 of a 6x6 input tile, Winograd F(4, 3), into
+ * the scalars o0..o5 (macros on scalars: gcc vectorises the loops that use them across tiles,
+ * which it did not with small arrays passed to an inline function):
+ * B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+ *        [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]] */
+#define FNN_WINO4_BT(o0, o1, o2, o3, o4, o5, d0, d1, d2, d3, d4, d5) do { \
+        (o0) = 4 * (d0) - 5 * (d2) + (d4);                                 \
+        (o1) = (d3) + (d4) - 4 * ((d1) + (d2));                             \
+        (o2) = (d4) - (d3) + 4 * ((d1) - (d2));                             \
+        (o3) = (d4) - (d2) + 2 * ((d3) - (d1));                             \
+        (o4) = (d4) - (d2) - 2 * ((d3) - (d1));                             \
+        (o5) = 4 * (d1) - 5 * (d3) + (d5);                                 \
+    } while (0)
+
+/* A^T m for one column (or m A for one row) m0..m5 of a 6x6 product tile, into o0..o3:
+ * A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]] */
+#define FNN_WINO4_AT(o0, o1, o2, o3, m0, m1, m2, m3, m4, m5) do { \
+        const real s12_ = (m1) + (m2), d12_ = (m1) - (m2);          \
+        const real s34_ = (m3) + (m4), d34_ = (m3) - (m4);          \
+        (o0) = (m0) + s12_ + s34_;                                  \
+        (o1) = d12_ + 2 * d34_;                                     \
+        (o2) = s12_ + 4 * s34_;                                     \
+        (o3) = d12_ + 8 * d34_ + (m5);                              \
+    } while (0)
+
+/* F(4x4, 3x3) input transform of one tile row: V = B^T d B for its tw tiles (6x6 input tiles
+ * d at stride 4), into slot 0.. of the 36 planes of stride vplane at o. Input rows r[0..5], a
+ * row outside the image given as `zero` (W zeros). Written as two passes through tb, each
+ * along contiguous memory so that gcc vectorises them across tiles (a 6x6 tile per SIMD lane
+ * needed strided loads it would not vectorise):
+ *   1. B^T down the columns: for every input column u = 4 t + k - pw (k = 0..3, zero outside
+ *      the image), the six values tb[(k * 6 + i) * (tw + 1) + t], i = 0..5 (t = 0..tw);
+ *   2. B along the rows: tile tx's columns are u = 4 tx + c, c = 0..5, i.e. phase c at t = tx
+ *      for c < 4, phases 0 and 1 at t = tx + 1 for c = 4, 5. */
+static inline void FNN(wino4_in_row)(real *restrict o, int64_t vplane, const real *const r[6],
+                                     int64_t pw, int64_t W, int64_t tw, real *restrict tb)
+{
+    const int64_t ts = tw + 1;
+    const real *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
+    real *t0 = tb, *t1 = tb + ts, *t2 = tb + 2 * ts, *t3 = tb + 3 * ts, *t4 = tb + 4 * ts, *t5 = tb + 5 * ts;
+    /* pass 1, phase k at t0..t5 + k * 6 * ts; interior t: all four columns inside the image */
+    int64_t lo = (pw + 3) / 4, hi = W - 4 + pw >= 0 ? (W - 4 + pw) / 4 + 1 : 0;
+    if (hi > ts) hi = ts;
+    if (lo > hi) lo = hi;
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        const int64_t ko = (int64_t)k * 6 * ts;
+        for (int64_t t = 0; t < ts; t++) {
+            if (t == lo) {
+                #pragma omp simd
+                for (int64_t u = lo; u < hi; u++) {
+                    const int64_t w = 4 * u + k - pw;
+                    FNN_WINO4_BT(t0[ko + u], t1[ko + u], t2[ko + u], t3[ko + u], t4[ko + u], t5[ko + u],
+                                 r0[w], r1[w], r2[w], r3[w], r4[w], r5[w]);
+                }
+                t = hi;
+                if (t >= ts)
+                    break;
+            }
+            const int64_t w = 4 * t + k - pw;
+            const int in = w >= 0 && w < W;
+            const real d0 = in ? r0[w] : 0, d1 = in ? r1[w] : 0, d2 = in ? r2[w] : 0;
+            const real d3 = in ? r3[w] : 0, d4 = in ? r4[w] : 0, d5 = in ? r5[w] : 0;
+            FNN_WINO4_BT(t0[ko + t], t1[ko + t], t2[ko + t], t3[ko + t], t4[ko + t], t5[ko + t],
+                         d0, d1, d2, d3, d4, d5);
+        }
+    }
+    /* pass 2 */
+    for (int i = 0; i < 6; i++) {
+        const real *p0 = tb + (0 * 6 + i) * ts, *p1 = tb + (1 * 6 + i) * ts;
+        const real *p2 = tb + (2 * 6 + i) * ts, *p3 = tb + (3 * 6 + i) * ts;
+        real *o0 = o + (int64_t)(i * 6) * vplane, *o1 = o0 + vplane, *o2 = o1 + vplane;
+        real *o3 = o2 + vplane, *o4 = o3 + vplane, *o5 = o4 + vplane;
+        #pragma omp simd
+        for (int64_t tx = 0; tx < tw; tx++)
+            FNN_WINO4_BT(o0[tx], o1[tx], o2[tx], o3[tx], o4[tx], o5[tx],
+                         p0[tx], p1[tx], p2[tx], p3[tx], p0[tx + 1], p1[tx + 1]);
+    }
+}
+
 /* Output tiles tx in [t0, t1) of one tile row: y0/y1 the two output rows (y1 NULL past the
  * end), e tile 0's slot in plane 0 of M (planes of stride mplane); every tile here is whole
  * horizontally (2 tx + 1 < W_out) */
@@ -593,115 +722,179 @@ static inline void FNN(wino_out_tiles)(real *restrict y0, real *restrict y1, con
     }
 }
 
-/* V (16, C, L) = B^T d B for every 4x4 input tile d (stride 2, zero outside the image) of the
- * tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h), L = (r1 - r0) * tiles_w.
- * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. */
-static void FNN(wino_in_block)(real *v, const real *x, const fnn_conv_geom *g, const fnn_wino_plan *pl,
-                               int64_t r0, int64_t r1)
+/* V ((m+2)^2, C, L) = B^T d B for every (m+2) x (m+2) input tile d (stride m, zero outside
+ * the image) of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h),
+ * L = (r1 - r0) * tiles_w, m = pl->m; scratch: the thread's wino4 scratch (m = 4 only). */
+FNN_HOT static void FNN(wino_in_block)(real *v, real *scratch, const real *x, const fnn_conv_geom *g,
+                                       const fnn_wino_plan *pl, int64_t r0, int64_t r1)
 {
-    const int64_t H = g->h, W = g->w, C = g->c;
+    const int64_t H = g->h, W = g->w, C = g->c, m = pl->m, a = m + 2;
     const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
     const int64_t vplane = C * L, pw = g->pw;
-    /* tiles whose 4 input columns are all inside the image: 2 tx - pw >= 0, 2 tx - pw + 3 < W */
-    int64_t lo = (pw + 1) / 2, hi = W - 4 + pw >= 0 ? (W - 4 + pw) / 2 + 1 : 0;
+    /* tiles whose a input columns are all inside the image: m tx - pw >= 0, m tx - pw + a <= W */
+    int64_t lo = (pw + m - 1) / m, hi = W - a + pw >= 0 ? (W - a + pw) / m + 1 : 0;
     if (hi > tw) hi = tw;
     if (lo > hi) lo = hi;
     for (int64_t c = 0; c < C; c++) {
         for (int64_t gr = r0; gr < r1; gr++) {
             const int64_t n = gr / th, ty = gr % th;
             const real *xc = x + (n * C + c) * H * W;
-            const real *r[4];
+            const real *r[6];
             int inside = 1;
-            for (int i = 0; i < 4; i++) {
-                const int64_t row = 2 * ty - g->ph + i;
+            for (int64_t i = 0; i < a; i++) {
+                const int64_t row = m * ty - g->ph + i;
                 r[i] = row >= 0 && row < H ? xc + row * W : NULL;
                 inside &= r[i] != NULL;
             }
             real *o = v + c * L + (gr - r0) * tw;
-            if (inside) {
-                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, lo, 0);
-                FNN(wino_in_tiles)(o, vplane, r, pw, W, lo, hi, 1);
-                FNN(wino_in_tiles)(o, vplane, r, pw, W, hi, tw, 0);
-            } else {
-                FNN(wino_in_tiles)(o, vplane, r, pw, W, 0, tw, 0);
+            if (m == 4) {
+                for (int64_t i = 0; i < a; i++)
+                    if (!r[i])
+                        r[i] = scratch;            /* FNN(wino4_scratch): W zeros first */
+                FNN(wino4_in_row)(o, vplane, r, pw, W, tw, scratch + FNN_WINO4_TB(g, tw));
+                continue;
+            }
+            const int64_t cuts[4] = {0, inside ? lo : tw, inside ? hi : tw, tw};
+            for (int part = 0; part < 3; part++) {   /* edge tiles, interior tiles, edge tiles */
+                if (cuts[part] < cuts[part + 1])
+                    FNN(wino_in_tiles)(o, vplane, r, pw, W, cuts[part], cuts[part + 1], part == 1);
             }
         }
     }
 }
 
+/* One tile row of the F(2x2, 3x3) output of one channel: output rows 2 ty, 2 ty + 1 of the
+ * channel's plane yc (H_out x W_out), from e, tile 0's slot in plane 0 of M (planes of stride
+ * mplane); + bias bv, relu when act says so. A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]. */
+static inline void FNN(wino2_out_row)(real *yc, int64_t ty, int64_t ho, int64_t wo, const real *e,
+                                      int64_t mplane, int64_t tw, real bv, int act)
+{
+    real *y0 = yc + 2 * ty * wo, *y1 = 2 * ty + 1 < ho ? y0 + wo : NULL;
+    const int64_t whole = wo / 2;           /* tiles with both output columns inside */
+    FNN(wino_out_tiles)(y0, y1, e, mplane, bv, 0, 0, whole);
+    if (act == FNN_ACT_RELU) {     /* a separate pass on the cache-hot rows: a relu
+                                    * branch inside the tile loop stops it vectorising */
+        FNN(wino_relu_row)(y0, 2 * whole);
+        if (y1)
+            FNN(wino_relu_row)(y1, 2 * whole);
+    }
+    if (whole < tw) {              /* odd W_out: the last tile's left column only */
+        const int64_t tx = whole;
+        real a[2][3];
+        for (int j = 0; j < 3; j++) {
+            const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
+            const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
+            a[0][j] = m0 + m1 + m2;
+            a[1][j] = m1 - m2 - m3;
+        }
+        real o0 = a[0][0] + a[0][1] + a[0][2] + bv, o1 = a[1][0] + a[1][1] + a[1][2] + bv;
+        if (act == FNN_ACT_RELU) {
+            o0 = o0 > 0 ? o0 : (real)0;
+            o1 = o1 > 0 ? o1 : (real)0;
+        }
+        y0[2 * tx] = o0;
+        if (y1)
+            y1[2 * tx] = o1;
+    }
+}
+
+/* F(4x4, 3x3) output transform of one tile row of one channel: y = A^T M A + bv (relu when
+ * act says so) for its tw tiles, M in slot 0.. of the 36 planes of stride mplane at e, output
+ * rows 4 ty .. 4 ty + 3 of the channel's plane yc. Two passes through ob, contiguous as in
+ * wino4_in_row: 1. A^T down the columns, ob[(q * 6 + j) * tw + tx] = (A^T M[., j])_q;
+ * 2. A along the rows, each tile's 4 outputs to y row 4 ty + q, columns 4 tx .. 4 tx + 3. */
+static inline void FNN(wino4_out_row)(real *yc, real *restrict ob, int64_t ty, int64_t ho,
+                                      int64_t wo, const real *e, int64_t mplane, int64_t tw,
+                                      real bv, int act)
+{
+    for (int j = 0; j < 6; j++) {
+        const real *e0 = e + (0 + j) * mplane, *e1 = e + (6 + j) * mplane;
+        const real *e2 = e + (12 + j) * mplane, *e3 = e + (18 + j) * mplane;
+        const real *e4 = e + (24 + j) * mplane, *e5 = e + (30 + j) * mplane;
+        real *b0 = ob + (0 * 6 + j) * tw, *b1 = ob + (1 * 6 + j) * tw;
+        real *b2 = ob + (2 * 6 + j) * tw, *b3 = ob + (3 * 6 + j) * tw;
+        #pragma omp simd
+        for (int64_t tx = 0; tx < tw; tx++)
+            FNN_WINO4_AT(b0[tx], b1[tx], b2[tx], b3[tx], e0[tx], e1[tx], e2[tx], e3[tx], e4[tx], e5[tx]);
+    }
+    const int64_t whole = wo / 4;            /* tiles with all four output columns inside */
+    for (int q = 0; q < 4 && 4 * ty + q < ho; q++) {
+        real *restrict yr = yc + (4 * ty + q) * wo;
+        const real *q0 = ob + (q * 6) * tw, *q1 = q0 + tw, *q2 = q1 + tw, *q3 = q2 + tw;
+        const real *q4 = q3 + tw, *q5 = q4 + tw;
+        #pragma omp simd
+        for (int64_t tx = 0; tx < whole; tx++) {
+            real c0, c1, c2, c3;
+            FNN_WINO4_AT(c0, c1, c2, c3, q0[tx], q1[tx], q2[tx], q3[tx], q4[tx], q5[tx]);
+            yr[4 * tx] = c0 + bv;
+            yr[4 * tx + 1] = c1 + bv;
+            yr[4 * tx + 2] = c2 + bv;
+            yr[4 * tx + 3] = c3 + bv;
+        }
+        if (whole < tw) {                    /* the last tile's first W_out % 4 columns */
+            const int64_t tx = whole;
+            real c[4];
+            FNN_WINO4_AT(c[0], c[1], c[2], c[3], q0[tx], q1[tx], q2[tx], q3[tx], q4[tx], q5[tx]);
+            for (int64_t k = 0; k < wo - 4 * whole; k++)
+                yr[4 * tx + k] = c[k] + bv;
+        }
+        if (act == FNN_ACT_RELU)
+            FNN(wino_relu_row)(yr, wo);
+    }
+}
+
 /* Forward of the tile rows r0 .. r1-1 (tile row r: image r / tiles_h, row r % tiles_h) on the
- * calling thread, by Winograd F(2x2, 3x3): V = B^T d B for every 4x4 input tile d (stride 2,
- * zero outside the image), 16 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the
- * 2x2 output tile A^T M A, bias, relu.
- * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
- * The transforms run along tile rows, vectorised across tiles. */
-static void FNN(wino_fwd_block)(real *y, real *v, real *m, const real *x, const real *u, const real *b,
-                                const fnn_conv_geom *g, const fnn_wino_plan *pl,
-                                int64_t r0, int64_t r1, int act)
+ * calling thread, by Winograd F(m x m, 3x3), m = pl->m: V = B^T d B for every input tile d,
+ * (m+2)^2 GEMMs M[k] (C_out, L) = U[k] (C_out, C) @ V[k] (C, L), then the m x m output tile
+ * A^T M A, bias, relu. The transforms run along tile rows, vectorised across tiles. */
+FNN_HOT static void FNN(wino_fwd_block)(real *y, real *v, real *mm, real *scratch, const real *x,
+                                        const real *u, const real *b, const fnn_conv_geom *g,
+                                        const fnn_wino_plan *pl, int64_t r0, int64_t r1, int act)
 {
     const int64_t ho = g->h_out, wo = g->w_out, C = g->c, CO = g->c_out;
     const int64_t th = pl->tiles_h, tw = pl->tiles_w, L = (r1 - r0) * tw;
     const int64_t vplane = C * L, mplane = CO * L;
-    FNN(wino_in_block)(v, x, g, pl, r0, r1);
-    for (int k = 0; k < 16; k++)
+    FNN(wino_in_block)(v, scratch, x, g, pl, r0, r1);
+    for (int k = 0; k < pl->planes; k++)
         FNN(fnn_gemm_serial)(0, 0, CO, L, C, 1, u + (int64_t)k * CO * C, C, v + (int64_t)k * vplane, L,
-                             0, m + (int64_t)k * mplane, L);
-    const int64_t whole = wo / 2;           /* tiles with both output columns inside */
+                             0, mm + (int64_t)k * mplane, L);
     for (int64_t co = 0; co < CO; co++) {
         const real bv = b ? b[co] : (real)0;
         for (int64_t gr = r0; gr < r1; gr++) {
             const int64_t n = gr / th, ty = gr % th;
             real *yc = y + (n * CO + co) * ho * wo;
-            real *y0 = yc + 2 * ty * wo, *y1 = 2 * ty + 1 < ho ? y0 + wo : NULL;
-            const real *e = m + co * L + (gr - r0) * tw;
-            FNN(wino_out_tiles)(y0, y1, e, mplane, bv, 0, 0, whole);
-            if (act == FNN_ACT_RELU) {     /* a separate pass on the cache-hot rows: a relu
-                                            * branch inside the tile loop stops it vectorising */
-                FNN(wino_relu_row)(y0, 2 * whole);
-                if (y1)
-                    FNN(wino_relu_row)(y1, 2 * whole);
-            }
-            if (whole < tw) {              /* odd W_out: the last tile's left column only */
-                const int64_t tx = whole;
-                real a[2][3];
-                for (int j = 0; j < 3; j++) {
-                    const real m0 = e[(0 + j) * mplane + tx], m1 = e[(4 + j) * mplane + tx];
-                    const real m2 = e[(8 + j) * mplane + tx], m3 = e[(12 + j) * mplane + tx];
-                    a[0][j] = m0 + m1 + m2;
-                    a[1][j] = m1 - m2 - m3;
-                }
-                real o0 = a[0][0] + a[0][1] + a[0][2] + bv, o1 = a[1][0] + a[1][1] + a[1][2] + bv;
-                if (act == FNN_ACT_RELU) {
-                    o0 = o0 > 0 ? o0 : (real)0;
-                    o1 = o1 > 0 ? o1 : (real)0;
-                }
-                y0[2 * tx] = o0;
-                if (y1)
-                    y1[2 * tx] = o1;
-            }
+            const real *e = mm + co * L + (gr - r0) * tw;
+            if (pl->m == 4)
+                FNN(wino4_out_row)(yc, scratch + FNN_WINO4_OB(g, tw), ty, ho, wo, e, mplane, tw, bv, act);
+            else
+                FNN(wino2_out_row)(yc, ty, ho, wo, e, mplane, tw, bv, act);
         }
     }
 }
 
-/* The whole Winograd forward pass (fnn_conv_use_wino(g) holds); work as fnn_wino_make_plan. */
+/* The whole Winograd forward pass (fnn_conv_use_wino(g) holds); work as fnn_wino_make_plan
+ * with m = fnn_wino_tile(g). */
 static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w, const real *b,
                               const fnn_conv_geom *g, int act)
 {
-    const fnn_wino_plan wp = fnn_wino_make_plan(g, (int)sizeof(real));
+    const fnn_wino_plan wp = fnn_wino_make_plan(g, fnn_wino_tile(g), (int)sizeof(real));
     real *u = (real *)work;
     char *wbase = (char *)work + wp.base;
-    FNN(wino_weights)(u, w, g->c_out, g->c);
+    FNN(wino_weights)(u, w, g->c_out, g->c, wp.m);
     int ntw = fnn_conv_team(g, g->n * g->c_out * g->h_out * g->w_out * g->c * 4);
     const int64_t all_rows = g->n * wp.tiles_h, nblocks = (all_rows + wp.rows - 1) / wp.rows;
     #pragma omp parallel num_threads(ntw) if(ntw > 1)
     {
         char *mine = wbase + wp.per_thread * fnn_thread_id();
-        real *v = (real *)(mine + wp.v), *m = (real *)(mine + wp.m);
+        real *v = (real *)(mine + wp.v), *mm = (real *)(mine + wp.mm), *sc = (real *)(mine + wp.scratch);
+        if (wp.m == 4)
+            for (int64_t i = 0; i < g->w; i++)    /* the zero row of FNN_WINO4_SCRATCH */
+                sc[i] = 0;
         #pragma omp for schedule(dynamic, 1)
         for (int64_t bi = 0; bi < nblocks; bi++) {
             const int64_t r0 = bi * wp.rows;
             const int64_t r1 = all_rows - r0 < wp.rows ? all_rows : r0 + wp.rows;
-            FNN(wino_fwd_block)(y, v, m, x, u, b, g, &wp, r0, r1, act);
+            FNN(wino_fwd_block)(y, v, mm, sc, x, u, b, g, &wp, r0, r1, act);
         }
     }
 }
@@ -782,7 +975,7 @@ static void FNN(wino_dw_out)(real *dw, const real *du, int64_t plane, int64_t f0
 }
 
 /* dw and db (db may be NULL) from dz (N, C_out, H_out, W_out), the activation already applied */
-static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const real *x,
+FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const real *x,
                          const fnn_conv_geom *g)
 {
     const fnn_dw_wino_plan dp = fnn_dw_wino_make_plan(g, (int)sizeof(real));
@@ -801,7 +994,7 @@ static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const r
         T = omp_get_num_threads();
 #endif
         char *mine = wbase + wp->per_thread * t;
-        real *v = (real *)(mine + wp->v), *m = (real *)(mine + wp->m);
+        real *v = (real *)(mine + wp->v), *m = (real *)(mine + wp->mm);
         real *du = t == 0 ? (real *)work : (real *)((char *)work + dp.du + dp.du_bytes * (t - 1));
         double *dbt = dbacc + (int64_t)t * CO;
         for (int64_t co = 0; co < CO; co++)
@@ -812,7 +1005,7 @@ static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz, const r
             const int64_t r0 = bi * wp->rows;
             const int64_t r1 = all_rows - r0 < wp->rows ? all_rows : r0 + wp->rows;
             const int64_t L = (r1 - r0) * tw, mplane = CO * L;
-            FNN(wino_in_block)(v, x, g, wp, r0, r1);
+            FNN(wino_in_block)(v, NULL, x, g, wp, r0, r1);
             for (int64_t co = 0; co < CO; co++) {
                 double s = 0;
                 for (int64_t gr = r0; gr < r1; gr++) {

@@ -38,6 +38,10 @@ CONFIGS = [
     (2, 2, 5, 10, 3, (1, 3), 1, 0, 1, 1),           # W_out 8 exactly, fewer than 8 channels
     (2, 3, 10, 12, 10, (3, 5), 1, 0, 1, 1),         # direct backward, a partial channel block
     (2, 2, 10, 10, 24, (3, 3), 1, 0, 1, 1),         # direct forward, backward by im2col (C_out > 16)
+    # outputs of at least 16 x 48: Winograd F(4x4, 3x3) for the forward and the input gradient
+    (2, 16, 18, 50, 16, (3, 3), 1, 1, 1, 1),        # partial last tile row and column
+    (2, 17, 19, 51, 18, (3, 3), 1, 0, 1, 1),        # odd sizes, no padding (input gradient: pad 2)
+    (3, 16, 16, 48, 20, (3, 3), 1, 2, 1, 1),        # padding 2; the input gradient is 16 x 48
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}-{c[4]}k{c[5][0]}{c[5][1]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CONFIGS]
 
@@ -118,7 +122,8 @@ def test_conv_thread_counts_agree(rng, threads):
     """Batch-parallel, image-by-image (N < threads) and serial paths give the same answer."""
     before = fastnn.get_num_threads()
     try:
-        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15], CONFIGS[19], CONFIGS[22]):
+        for cfg in (CONFIGS[0], CONFIGS[2], CONFIGS[5], CONFIGS[12], CONFIGS[15], CONFIGS[19], CONFIGS[22],
+                    CONFIGS[25]):
             x, w, b = conv_inputs(rng, cfg, np.float64)
             for n in (1, 2, cfg[0]):
                 fastnn.set_num_threads(threads)
