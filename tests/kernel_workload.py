@@ -136,7 +136,9 @@ def family_calls(dtype, seed=0, scale=1):
     calls["optim"] = [optim, _raises(F.sgd_step, p, arr(11 * S + 1), None, 0.1),
                       _raises(F.adam_step, p, g, s1, s2, 0)]
 
-    # conv: a 3x3 conv with padding (the Winograd path), a strided grouped one, im2col/col2im
+    # conv: a 3x3 conv with padding (im2col: too few channels for Winograd), a strided grouped
+    # one, im2col/col2im, and the two Winograd paths (3x3, >= 16 channels each side; outputs of
+    # at least 16 x 48 take F(4x4, 3x3)) at a fixed small size, whatever the scale
     cN = max(1, S // 64)   # conv costs ~1,000x more per image than the elementwise kernels
     cx, cw, cb = arr(2 * cN, 2, 5, 5), arr(3, 2, 3, 3), arr(3)
     cdy = arr(2 * cN, 3, 5, 5)
@@ -154,7 +156,16 @@ def family_calls(dtype, seed=0, scale=1):
     def im2col():
         cols = F.im2col(cx, 3, padding=1)
         return (cols, F.col2im(cols, (5, 5), 3, padding=1))
-    calls["conv"] = [conv, conv_grouped, im2col,
+
+    wino = [(arr(2, 16, h, w), arr(16, 16, 3, 3) * 0.1, arr(2, 16, h, w)) for h, w in ((6, 6), (16, 48))]
+
+    def winograd():
+        out = []
+        for x, w, dy in wino:
+            y, ctx = F.conv2d_forward(x, w, None, padding=1, activation="relu")
+            out.append((y, F.conv2d_backward(dy, ctx)))
+        return out
+    calls["conv"] = [conv, conv_grouped, im2col, winograd,
                      _raises(F.conv2d_forward, cx, arr(3, 3, 3, 3)),
                      _raises(F.conv2d_forward, cx, cw, stride=0)]
 
