@@ -27,8 +27,8 @@
  *     Measured on 2 Zen 2 cores, one thread: forward 8.5 -> 5.7 ms (64x32x14x14 -> 64) and
  *     28 -> 16.6 ms (8x64x56x56 -> 64), backward of the latter 61 -> 42 ms; two threads, the
  *     weight gradient by Winograd instead of im2col: backward 7.7 -> 6.2 ms and 23.6 -> 16.3 ms.
- *     Outputs of at least 16 x 48 take Winograd F(4x4, 3x3) in the forward pass and for the
- *     input gradient (4x fewer multiply-adds; see fnn_wino_tile for when and what it costs).
+ *     Outputs of at least 16 x 48 take Winograd F(4x4, 3x3) instead, in all three passes (4x
+ *     fewer multiply-adds; see fnn_wino_tile for when and what it costs).
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
  *     one-vector output block in registers (fnn_conv_use_direct); with C_out <= 16 and W_out a
@@ -123,7 +123,7 @@ static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, in
  * two threads 9.4 -> 8.2 ms). Its transforms have larger coefficients (interpolation points 0,
  * +-1, +-2), so float32 rounding grows: measured 3-6e-6 of max |y| at 16-64 channels against
  * 1.5-3e-7 for m = 2, inside the float32 tolerance (tests/test_conv.py); float64 ~1e-14. The
- * weight gradient stays on m = 2. The work is cut into
+ * weight gradient (wino_dw) uses the same m as the forward pass. The work is cut into
  * blocks of consecutive tile rows (across image boundaries), ~FNN_WINO_BLOCK_COLS tiles each, so
  * that a block's transformed input V and GEMM output M stay in cache between the transforms and
  * the GEMMs (unblocked, they are 4x the image and the transforms run at memory speed).
@@ -217,7 +217,7 @@ static fnn_dw_wino_plan fnn_dw_wino_make_plan(const fnn_conv_geom *g, int es)
 {
     fnn_dw_wino_plan p;
     const int T = g->threads > 0 ? g->threads : 1;
-    p.w = fnn_wino_make_plan(g, 2, es);
+    p.w = fnn_wino_make_plan(g, fnn_wino_tile(g), es);
     p.du_bytes = fnn_align64(p.w.planes * g->c_out * g->c * es);
     p.du = p.w.total;
     p.dbacc = p.du + p.du_bytes * (T - 1);
@@ -953,6 +953,97 @@ static inline double FNN(wino_dy_tiles)(real *restrict e, int64_t mplane, const 
     return s;
 }
 
+/* A y for a column (or a row) y0..y3 of a 4x4 output-gradient tile, into o0..o5: the adjoint
+ * of FNN_WINO4_AT, A = (A^T)^T = [[1, 0, 0, 0], [1, 1, 1, 1], [1, -1, 1, -1], [1, 2, 4, 8],
+ * [1, -2, 4, -8], [0, 0, 0, 1]] */
+#define FNN_WINO4_A(o0, o1, o2, o3, o4, o5, y0, y1, y2, y3) do { \
+        const real e02_ = (y0) + (y2), e13_ = (y1) + (y3);          \
+        const real f02_ = (y0) + 4 * (y2), f13_ = 2 * (y1) + 8 * (y3); \
+        (o0) = (y0);                                                \
+        (o1) = e02_ + e13_;                                         \
+        (o2) = e02_ - e13_;                                         \
+        (o3) = f02_ + f13_;                                         \
+        (o4) = f02_ - f13_;                                         \
+        (o5) = (y3);                                                \
+    } while (0)
+
+/* dM = A dY A^T for the 4x4 output-gradient tiles of one tile row of one output channel, into
+ * slot 0.. of the 36 planes of stride mplane at e: z[0..3] the tile row's four dz rows (NULL
+ * past H_out: zeros), tiles tx < whole whole, the one at whole (W_out % 4 != 0) cut at W_out.
+ * Two contiguous passes through hb (24 tw), as wino4_in_row: A along each row, then down the
+ * columns. Returns the sum of the row's dz in double (for db). */
+static inline double FNN(wino4_dy_row)(real *restrict e, int64_t mplane, const real *const z[4],
+                                    int64_t wo, int64_t whole, int64_t tw, real *restrict hb)
+{
+    double s = 0;
+    for (int p = 0; p < 4; p++) {
+        real *h0 = hb + (p * 6) * tw, *h1 = h0 + tw, *h2 = h1 + tw, *h3 = h2 + tw;
+        real *h4 = h3 + tw, *h5 = h4 + tw;
+        const real *zp = z[p];
+        if (!zp) {
+            for (int64_t tx = 0; tx < 6 * tw; tx++)
+                h0[tx] = 0;
+            continue;
+        }
+        #pragma omp simd reduction(+:s)
+        for (int64_t tx = 0; tx < whole; tx++) {
+            const real y0 = zp[4 * tx], y1 = zp[4 * tx + 1], y2 = zp[4 * tx + 2], y3 = zp[4 * tx + 3];
+            s += ((double)y0 + (double)y1) + ((double)y2 + (double)y3);
+            FNN_WINO4_A(h0[tx], h1[tx], h2[tx], h3[tx], h4[tx], h5[tx], y0, y1, y2, y3);
+        }
+        if (whole < tw) {
+            real y[4] = {0, 0, 0, 0};
+            for (int64_t q = 0; q < wo - 4 * whole; q++) {
+                y[q] = zp[4 * whole + q];
+                s += (double)y[q];
+            }
+            FNN_WINO4_A(h0[whole], h1[whole], h2[whole], h3[whole], h4[whole], h5[whole],
+                        y[0], y[1], y[2], y[3]);
+        }
+    }
+    for (int j = 0; j < 6; j++) {
+        const real *g0 = hb + (0 * 6 + j) * tw, *g1 = hb + (1 * 6 + j) * tw;
+        const real *g2 = hb + (2 * 6 + j) * tw, *g3 = hb + (3 * 6 + j) * tw;
+        real *o0 = e + (0 + j) * mplane, *o1 = e + (6 + j) * mplane, *o2 = e + (12 + j) * mplane;
+        real *o3 = e + (18 + j) * mplane, *o4 = e + (24 + j) * mplane, *o5 = e + (30 + j) * mplane;
+        #pragma omp simd
+        for (int64_t tx = 0; tx < tw; tx++)
+            FNN_WINO4_A(o0[tx], o1[tx], o2[tx], o3[tx], o4[tx], o5[tx], g0[tx], g1[tx], g2[tx], g3[tx]);
+    }
+    return s;
+}
+
+/* G^T u for a column (or a row) u0..u5 of a 6x6 dU tile, into o0..o2 (double): the adjoint of
+ * fnn_wino_g for m = 4 */
+#define FNN_WINO4_GT(o0, o1, o2, u0, u1, u2, u3, u4, u5) do { \
+        (o0) = (u0) / 4 - ((u1) + (u2)) / 6 + ((u3) + (u4)) / 24;  \
+        (o1) = ((u2) - (u1)) / 6 + ((u3) - (u4)) / 12;               \
+        (o2) = ((u3) + (u4) - (u1) - (u2)) / 6 + (u5);               \
+    } while (0)
+
+/* dw (C_out, C, 3, 3) = G^T dU G for every filter, dU (36, C_out, C), in double; filters
+ * f0 .. f1-1 */
+static void FNN(wino4_dw_out)(real *dw, const real *du, int64_t plane, int64_t f0, int64_t f1)
+{
+    for (int64_t f = f0; f < f1; f++) {
+        double t[3][6];
+        for (int j = 0; j < 6; j++) {              /* G^T dU: column j */
+            const real *c = du + (int64_t)j * plane + f;
+            FNN_WINO4_GT(t[0][j], t[1][j], t[2][j], (double)c[0], (double)c[6 * plane],
+                         (double)c[12 * plane], (double)c[18 * plane], (double)c[24 * plane],
+                         (double)c[30 * plane]);
+        }
+        real *o = dw + f * 9;
+        for (int i = 0; i < 3; i++) {              /* (G^T dU) G: row i */
+            double a, b, c;
+            FNN_WINO4_GT(a, b, c, t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5]);
+            o[i * 3 + 0] = (real)a;
+            o[i * 3 + 1] = (real)b;
+            o[i * 3 + 2] = (real)c;
+        }
+    }
+}
+
 /* dw (C_out, C, 3, 3) = G^T dU G for every filter, dU (16, C_out, C); filters f0 .. f1-1 */
 static void FNN(wino_dw_out)(real *dw, const real *du, int64_t plane, int64_t f0, int64_t f1)
 {
@@ -981,7 +1072,8 @@ FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz,
     const fnn_dw_wino_plan dp = fnn_dw_wino_make_plan(g, (int)sizeof(real));
     const fnn_wino_plan *wp = &dp.w;
     const int64_t C = g->c, CO = g->c_out, ho = g->h_out, wo = g->w_out, plane = CO * C;
-    const int64_t th = wp->tiles_h, tw = wp->tiles_w, whole = wo / 2;
+    const int mt = wp->m, P = wp->planes;
+    const int64_t th = wp->tiles_h, tw = wp->tiles_w, whole = wo / mt;
     char *wbase = (char *)work + wp->base;
     double *dbacc = (double *)((char *)work + dp.dbacc);
     int ntw = fnn_conv_team(g, g->n * CO * ho * wo * C * 4);
@@ -995,6 +1087,10 @@ FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz,
 #endif
         char *mine = wbase + wp->per_thread * t;
         real *v = (real *)(mine + wp->v), *m = (real *)(mine + wp->mm);
+        real *sc = (real *)(mine + wp->scratch);
+        if (mt == 4)
+            for (int64_t i = 0; i < g->w; i++)    /* the zero row of FNN_WINO4_SCRATCH */
+                sc[i] = 0;
         real *du = t == 0 ? (real *)work : (real *)((char *)work + dp.du + dp.du_bytes * (t - 1));
         double *dbt = dbacc + (int64_t)t * CO;
         for (int64_t co = 0; co < CO; co++)
@@ -1005,29 +1101,37 @@ FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz,
             const int64_t r0 = bi * wp->rows;
             const int64_t r1 = all_rows - r0 < wp->rows ? all_rows : r0 + wp->rows;
             const int64_t L = (r1 - r0) * tw, mplane = CO * L;
-            FNN(wino_in_block)(v, NULL, x, g, wp, r0, r1);
+            FNN(wino_in_block)(v, sc, x, g, wp, r0, r1);
             for (int64_t co = 0; co < CO; co++) {
                 double s = 0;
                 for (int64_t gr = r0; gr < r1; gr++) {
                     const int64_t n = gr / th, ty = gr % th;
-                    const real *z0 = dz + (n * CO + co) * ho * wo + 2 * ty * wo;
-                    const real *z1 = 2 * ty + 1 < ho ? z0 + wo : NULL;
-                    s += FNN(wino_dy_tiles)(m + co * L + (gr - r0) * tw, mplane, z0, z1, whole, tw);
+                    const real *zc = dz + (n * CO + co) * ho * wo;
+                    real *e = m + co * L + (gr - r0) * tw;
+                    if (mt == 4) {
+                        const real *z[4];
+                        for (int q = 0; q < 4; q++)
+                            z[q] = 4 * ty + q < ho ? zc + (4 * ty + q) * wo : NULL;
+                        s += FNN(wino4_dy_row)(e, mplane, z, wo, whole, tw, sc + FNN_WINO4_OB(g, tw));
+                    } else {
+                        const real *z0 = zc + 2 * ty * wo, *z1 = 2 * ty + 1 < ho ? z0 + wo : NULL;
+                        s += FNN(wino_dy_tiles)(e, mplane, z0, z1, whole, tw);
+                    }
                 }
                 dbt[co] += s;
             }
-            for (int k = 0; k < 16; k++)
+            for (int k = 0; k < P; k++)
                 FNN(fnn_gemm_serial)(0, 1, CO, C, L, 1, m + (int64_t)k * mplane, L,
                                      v + (int64_t)k * C * L, L, first ? 0 : 1, du + (int64_t)k * plane, C);
             first = 0;
         }
         if (first)                         /* this thread had no block: contribute zeros */
-            for (int64_t k = 0; k < 16 * plane; k++)
+            for (int64_t k = 0; k < P * plane; k++)
                 du[k] = 0;
         real *du0 = (real *)work;
         if (T > 1) {
             #pragma omp barrier
-            const int64_t k0 = 16 * plane * t / T, k1 = 16 * plane * (t + 1) / T;
+            const int64_t k0 = P * plane * t / T, k1 = P * plane * (t + 1) / T;
             for (int u = 1; u < T; u++) {  /* dU += the other threads' accumulators, in order */
                 const real *other = (const real *)((char *)work + dp.du + dp.du_bytes * (u - 1));
                 for (int64_t k = k0; k < k1; k++)
@@ -1035,7 +1139,10 @@ FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz,
             }
             #pragma omp barrier
         }
-        FNN(wino_dw_out)(dw, du0, plane, plane * t / T, plane * (t + 1) / T);
+        if (mt == 4)
+            FNN(wino4_dw_out)(dw, du0, plane, plane * t / T, plane * (t + 1) / T);
+        else
+            FNN(wino_dw_out)(dw, du0, plane, plane * t / T, plane * (t + 1) / T);
         if (db && t == 0)
             for (int64_t co = 0; co < CO; co++) {
                 double s = 0;
