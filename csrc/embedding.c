@@ -50,10 +50,14 @@ void FNN(fnn_embedding_bwd)(real *dw, const real *dout, const int64_t *idx,
         nt = (int)blocks;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
-        int64_t e0, e1;
+        /* zero dw by contiguous ranges of rows (a split by columns made each thread write every
+         * row in strided pieces: 2 threads were slower than 1), then add up by columns, so that
+         * each dw element is summed by one thread in index order (no races, deterministic) */
+        int64_t v0, v1, e0, e1;
+        fnn_thread_range(V, 1, &v0, &v1);
+        memset(dw + v0 * E, 0, (size_t)((v1 - v0) * E) * sizeof(real));
+        #pragma omp barrier
         fnn_thread_range(E, FNN_EMB_COL_ALIGN, &e0, &e1);
-        for (int64_t v = 0; v < V; v++)
-            memset(dw + v * E + e0, 0, (size_t)(e1 - e0) * sizeof(real));
         for (int64_t i = 0; i < n; i++) {
             int64_t v = idx[i];
             if (v == pad)
