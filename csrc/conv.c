@@ -27,8 +27,9 @@
  *     Measured on 2 Zen 2 cores, one thread: forward 8.5 -> 5.7 ms (64x32x14x14 -> 64) and
  *     28 -> 16.6 ms (8x64x56x56 -> 64), backward of the latter 61 -> 42 ms; two threads, the
  *     weight gradient by Winograd instead of im2col: backward 7.7 -> 6.2 ms and 23.6 -> 16.3 ms.
- *     Outputs of at least 16 x 48 take Winograd F(4x4, 3x3) instead, in all three passes (4x
- *     fewer multiply-adds; see fnn_wino_tile for when and what it costs).
+ *     Outputs of at least 16 x 48 summing over <= 64 channels take Winograd F(4x4, 3x3)
+ *     instead, in all three passes (4x fewer multiply-adds; see fnn_wino_tile for when and what
+ *     it costs).
  *   - Small filters (stride 1, no padding, C*kH*kW <= 256, C_out <= 32, W_out >= 8, e.g.
  *     LeNet's 5x5 layers) skip im2col in the forward pass: a direct kernel keeps an 8-channel x
  *     one-vector output block in registers (fnn_conv_use_direct); with C_out <= 16 and W_out a
@@ -117,7 +118,7 @@ static fnn_conv_plan fnn_conv_make_plan(const fnn_conv_geom *g, int backward, in
  * U = G w G^T, and an m x m output tile is A^T M A with M the (m+2)^2 products U[k] V[k], one
  * GEMM per k over all channels and a block of tiles. m = 2 (16 GEMMs) does 2.25x fewer
  * multiply-adds than im2col + GEMM, m = 4 (36 GEMMs) 4x. m = 4 is used for outputs of at least
- * 16 x 48 (fnn_wino_tile): on narrower ones the per-row overhead of its transforms and the
+ * 16 x 48 summing <= 64 channels (fnn_wino_tile): on narrower ones the per-row overhead of its transforms and the
  * padding of the last tile row/column cost more than the multiply-adds it saves (one thread,
  * 64x32x14x14 -> 64: 5.3 ms by m = 2, 8.0 ms by m = 4; 8x64x56x56 -> 64: 16.8 -> 12.4 ms;
  * two threads 9.4 -> 8.2 ms). Its transforms have larger coefficients (interpolation points 0,
@@ -154,10 +155,17 @@ static int fnn_conv_use_wino(const fnn_conv_geom *g)
            g->groups == 1 && g->c >= 16 && g->c_out >= 16 && g->n >= (g->threads > 0 ? g->threads : 1);
 }
 
-/* the output tile size of the Winograd forward pass (fnn_conv_use_wino(g) holds) */
+/* The output tile size of the Winograd passes (fnn_conv_use_wino(g) holds): 4 for outputs of at
+ * least 16 x 48 that sum over at most FNN_WINO4_MAX_C channels. F(4x4)'s float32 error grows
+ * with the number of channels summed: measured 5-6e-6 of max |y| at 64, up to 9e-6 at 128 and
+ * 1.3e-5 at 256 (F(2x2): 3-6e-7), so wider layers stay on F(2x2) and every result stays well
+ * inside the float32 tolerance (norm-wise 1e-5). */
+#ifndef FNN_WINO4_MAX_C
+#define FNN_WINO4_MAX_C 64
+#endif
 static int fnn_wino_tile(const fnn_conv_geom *g)
 {
-    return g->h_out >= 16 && g->w_out >= 48 ? 4 : 2;
+    return g->h_out >= 16 && g->w_out >= 48 && g->c <= FNN_WINO4_MAX_C ? 4 : 2;
 }
 
 static fnn_wino_plan fnn_wino_make_plan(const fnn_conv_geom *g, int m, int es)
