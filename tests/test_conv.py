@@ -155,6 +155,26 @@ def test_conv_layouts_and_inputs_untouched(rng, dtype, layout):
         np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("shape", [(2, 64, 16, 48), (2, 64, 9, 13), (2, 256, 16, 48)],
+                         ids=["winograd4", "winograd2", "winograd2-wide"])
+def test_conv_float32_accuracy_against_float64(rng, shape):
+    # The Winograd paths round more than a direct sum (README, Guarantees): F(4x4) (outputs of
+    # at least 16 x 48 summing <= 64 channels) measured 2-6e-6 of the largest magnitude, F(2x2)
+    # 2-6e-7. Bound y, dx and dw against an exact (float64) convolution of the same data by the
+    # float32 tolerance table's norm-wise atol. The 256-channel case guards the channel limit:
+    # run by F(4x4) it fails (1.05e-5 of max |y|).
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((32, shape[1], 3, 3)) / np.sqrt(9 * shape[1])
+    y64, ctx64 = R.conv2d_forward(x, w, padding=1)
+    dy = rng.standard_normal(y64.shape)
+    y, ctx = F.conv2d_forward(x.astype(np.float32), w.astype(np.float32), padding=1)
+    got = (y,) + F.conv2d_backward(dy.astype(np.float32), ctx)[:2]
+    want = (y64,) + R.conv2d_backward(dy, ctx64)[:2]
+    for g, e, name in zip(got, want, ("y", "dx", "dw")):
+        err = np.abs(g - e).max() / np.abs(e).max()
+        assert err < TOL[np.float32]["atol"], f"{name}: float32 error {err:.2e} of max |{name}|"
+
+
 def test_conv_byteswapped_input(rng):
     x = make(rng, (2, 3, 5, 5), np.float64)
     w = make(rng, (4, 3, 3, 3), np.float64)
