@@ -639,7 +639,7 @@ static inline void FNN(wino_in_tiles)(real *restrict o, int64_t vplane, const re
 
 /* F(4x4, 3x3) input transform of one tile row: V = B^T d B for its tw tiles (6x6 input tiles
  * d at stride 4), into slot 0.. of the 36 planes of stride vplane at o. Input rows r[0..5], a
- * row outside the image given as `zero` (W zeros). Written as two passes through tb, each
+ * row outside the image is a row of W zeros. Written as two passes through tb, each
  * along contiguous memory so that gcc vectorises them across tiles (a 6x6 tile per SIMD lane
  * needed strided loads it would not vectorise):
  *   1. B^T down the columns: for every input column u = 4 t + k - pw (k = 0..3, zero outside
