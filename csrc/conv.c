@@ -326,14 +326,6 @@ static void fnn_conv_valid_cols(int64_t iw0, int64_t sw, int64_t w, int64_t wo, 
     *hi = b;
 }
 
-static inline int fnn_thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* G f for one row or column f0, f1, f2 of a 3x3 filter: m + 2 values.
  * m = 2: G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]];
@@ -1089,10 +1081,7 @@ FNN_HOT static void FNN(wino_dw)(real *dw, real *db, void *work, const real *dz,
     #pragma omp parallel num_threads(ntw) if(ntw > 1)
     {
         const int t = fnn_thread_id();
-        int T = 1;                         /* the team OpenMP really gave us */
-#ifdef _OPENMP
-        T = omp_get_num_threads();
-#endif
+        int T = fnn_team_size();
         char *mine = wbase + wp->per_thread * t;
         real *v = (real *)(mine + wp->v), *m = (real *)(mine + wp->mm);
         real *sc = (real *)(mine + wp->scratch);
@@ -1297,10 +1286,7 @@ void FNN(fnn_conv2d_fwd)(real *y, void *work, const real *x, const real *w, cons
             int nte = fnn_threads_for(ysz, FNN_CONV_COPY_GRAIN);
             #pragma omp parallel num_threads(nte) if(nte > 1)
             {
-                int t = fnn_thread_id(), T = 1;
-#ifdef _OPENMP
-                T = omp_get_num_threads();
-#endif
+                int t = fnn_thread_id(), T = fnn_team_size();
                 FNN(conv_epilogue)(yn, yn, P, b, g->c_out * t / T, g->c_out * (t + 1) / T, P, act);
             }
         }
@@ -1537,10 +1523,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
         #pragma omp parallel num_threads(nt) if(nt > 1)
         {
             const int t = fnn_thread_id();
-            int T = 1;                     /* the team OpenMP really gave us */
-#ifdef _OPENMP
-            T = omp_get_num_threads();
-#endif
+            int T = fnn_team_size();
             char *mine = base + pl.per_thread * t;
             real *cols = (real *)(mine + pl.cols), *dcols = (real *)(mine + pl.dcols);
             real *dzb = (real *)(mine + pl.dz);
@@ -1595,10 +1578,7 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
         if (act == FNN_ACT_RELU || db) {
             #pragma omp parallel num_threads(nte) if(nte > 1)
             {
-                int t = fnn_thread_id(), T = 1;
-#ifdef _OPENMP
-                T = omp_get_num_threads();
-#endif
+                int t = fnn_thread_id(), T = fnn_team_size();
                 int64_t c0 = g->c_out * t / T, c1 = g->c_out * (t + 1) / T;
                 if (act == FNN_ACT_RELU)
                     FNN(conv_gather_dz)(dzbuf, P, dyn, y + n * ysz, c0, c1, P, 1);

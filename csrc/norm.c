@@ -41,19 +41,6 @@
 /* Columns per chunk in the (N, C) batch-norm path (stack accumulators). */
 #define FNN_NORM_CB 64
 
-static inline void fnn_norm_range(int64_t total, int *t_out, int *T_out, int64_t *lo, int64_t *hi)
-{
-    int t = 0, T = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    T = omp_get_num_threads();
-#endif
-    *t_out = t;
-    *T_out = T;
-    *lo = total * t / T;
-    *hi = total * (t + 1) / T;
-}
-
 /* Threads worth forking for `work` elements, at most one per unit (channel or row), at least 1. */
 static inline int fnn_norm_threads(int64_t work, int64_t units)
 {
@@ -64,7 +51,7 @@ static inline int fnn_norm_threads(int64_t work, int64_t units)
 }
 
 /* Run `body` over [0, total) split into contiguous parts, one per thread: `body` sees the
- * thread number t and its part [lo, hi) (fnn_norm_range). On `nt` OpenMP threads (a variable of
+ * thread number t and its part [lo, hi) (fnn_thread_range). On `nt` OpenMP threads (a variable of
  * that name at the call site), or, when nt is 1, in the calling thread with t = 0 and the whole
  * range: no parallel region at all, as entering one costs more than small work. */
 #define FNN_NORM_SPLIT(total, body)                                                    \
@@ -77,9 +64,10 @@ static inline int fnn_norm_threads(int64_t work, int64_t units)
         } else {                                                                       \
             _Pragma("omp parallel num_threads(nt)")                                    \
             {                                                                          \
-                int t, T;                                                              \
+                const int t = fnn_thread_id();                                         \
                 int64_t lo, hi;                                                        \
-                fnn_norm_range((total), &t, &T, &lo, &hi);                             \
+                (void)t;                                                               \
+                fnn_thread_range((total), 1, &lo, &hi);                                \
                 body;                                                                  \
             }                                                                          \
         }                                                                              \

@@ -29,19 +29,8 @@ double sqrt(double) __attribute__((const));
 
 #define FNN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* This thread's share [*i0, *i1) of n elements, cut on 64-element boundaries. */
-static inline void fnn_optim_share(int64_t n, int64_t *i0, int64_t *i1)
-{
-    int t = 0, nt = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    nt = omp_get_num_threads();
-#endif
-    int64_t blocks = (n + 63) / 64;
-    int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
-    *i0 = b0 * 64 < n ? b0 * 64 : n;
-    *i1 = b1 * 64 < n ? b1 * 64 : n;
-}
+/* Threads share the parameters in blocks of this many elements (fnn_thread_range). */
+#define FNN_OPTIM_BLOCK 64
 
 #define FNN_GENERIC "optim.c"
 #include "dtype.h"
@@ -118,7 +107,7 @@ void FNN(fnn_sgd_step)(real *param, real *momentum_buf, const real *grad, int64_
     #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
-        fnn_optim_share(n, &i0, &i1);
+        fnn_thread_range(n, FNN_OPTIM_BLOCK, &i0, &i1);
         if (i1 > i0)
             FNN(sgd_range)(i1 - i0, param + i0, buf ? buf + i0 : NULL, grad + i0, &s,
                            l2, nesterov, first_step);
@@ -173,7 +162,7 @@ void FNN(fnn_adagrad_step)(real *param, real *state_sum, const real *grad, int64
     #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
-        fnn_optim_share(n, &i0, &i1);
+        fnn_thread_range(n, FNN_OPTIM_BLOCK, &i0, &i1);
         if (i1 > i0)
             FNN(adagrad_range)(i1 - i0, param + i0, state_sum + i0, grad + i0, &s, l2);
     }
@@ -264,7 +253,7 @@ void FNN(fnn_rmsprop_step)(real *param, real *square_avg, real *momentum_buf, re
     #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
-        fnn_optim_share(n, &i0, &i1);
+        fnn_thread_range(n, FNN_OPTIM_BLOCK, &i0, &i1);
         if (i1 > i0)
             FNN(rmsprop_range)(i1 - i0, param + i0, square_avg + i0, buf ? buf + i0 : NULL,
                                grad_avg ? grad_avg + i0 : NULL, grad + i0, &s, l2);
@@ -349,7 +338,7 @@ void FNN(fnn_adam_step)(real *param, real *exp_avg, real *exp_avg_sq, real *max_
     #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1;
-        fnn_optim_share(n, &i0, &i1);
+        fnn_thread_range(n, FNN_OPTIM_BLOCK, &i0, &i1);
         if (i1 > i0)
             FNN(adam_range)(i1 - i0, param + i0, exp_avg + i0, exp_avg_sq + i0,
                             max_exp_avg_sq ? max_exp_avg_sq + i0 : NULL, grad + i0, &s, l2, dec);

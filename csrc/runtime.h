@@ -34,15 +34,31 @@ int fnn_get_num_threads(void);
 /* Threads for a piece of work of `work` units where one thread should get at least `grain`
  * units: 1 for small work, never more than fnn_get_num_threads(). */
 int fnn_threads_for(int64_t work, int64_t grain);
+/* This thread's number in its team, and the team's size: the team OpenMP really gave, which may
+ * be smaller than the num_threads asked for (0 and 1 outside a parallel region). */
+static inline int fnn_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int fnn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* Inside a parallel region: this thread's share [*lo, *hi) of [0, n), in whole blocks of
  * `align` elements (align 1: plain elements). Outside a region: all of it. */
 static inline void fnn_thread_range(int64_t n, int64_t align, int64_t *lo, int64_t *hi)
 {
-    int t = 0, T = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    T = omp_get_num_threads();
-#endif
+    const int t = fnn_thread_id(), T = fnn_team_size();
     int64_t blocks = (n + align - 1) / align;
     int64_t a = blocks * t / T * align, b = blocks * (t + 1) / T * align;
     *lo = a < n ? a : n;
