@@ -60,29 +60,40 @@ def _im2col(n, c, h, k=3, pad=1):
     return make
 
 
+def _flops(p, backward=False):
+    """Direct convolution with an H x H output (these cases keep the size): 2 N C_out C k^2 H^2,
+    twice that for the backward (dx and dw). Winograd does fewer, so it can beat this bound."""
+    f = 2.0 * p["N"] * p["C_out"] * p["C"] * p["k"] ** 2 * p["H"] ** 2
+    return 2 * f if backward else f
+
+
 for _n, _c, _co, _h in ((64, 32, 64, 14), (8, 64, 64, 56)):
     _p = {"N": _n, "C": _c, "C_out": _co, "H": _h, "k": 3}
-    register(Case("conv", f"conv2d_forward {_n}x{_c}x{_h}x{_h} ->{_co} k3p1", _conv_fwd(_n, _c, _co, _h), params=_p))
-    register(Case("conv", f"conv2d_backward {_n}x{_c}x{_h}x{_h} ->{_co} k3p1", _conv_bwd(_n, _c, _co, _h), params=_p))
+    register(Case("conv", f"conv2d_forward {_n}x{_c}x{_h}x{_h} ->{_co} k3p1", _conv_fwd(_n, _c, _co, _h), params=_p,
+                  flops=_flops(_p)))
+    register(Case("conv", f"conv2d_backward {_n}x{_c}x{_h}x{_h} ->{_co} k3p1", _conv_bwd(_n, _c, _co, _h), params=_p,
+                  flops=_flops(_p, True)))
+_p = {"N": 64, "C": 32, "C_out": 64, "H": 14, "k": 3}
 register(Case("conv", "conv2d_forward relu 64x32x14x14 ->64 k3p1", _conv_fwd(64, 32, 64, 14, act="relu"),
-              params={"N": 64, "C": 32, "C_out": 64, "H": 14, "k": 3}))
+              params=_p, flops=_flops(_p)))
+_p = {"N": 64, "C": 64, "C_out": 128, "H": 14, "k": 1}
 register(Case("conv", "conv2d_forward 1x1 64x64x14x14 ->128", _conv_fwd(64, 64, 128, 14, k=1, pad=0),
-              params={"N": 64, "C": 64, "C_out": 128, "H": 14, "k": 1}))
+              params=_p, flops=_flops(_p)))
 register(Case("conv", "im2col 64x32x14x14 k3p1", _im2col(64, 32, 14), params={"N": 64, "C": 32, "H": 14, "k": 3}))
 
 # scaling: batch size, then channels (forward and backward), for the bench runner's plots
 for _n in (1, 4, 16, 64, 256):
     _p = {"N": _n, "C": 32, "C_out": 64, "H": 14, "k": 3}
     register(Case("conv", f"conv2d_forward {_n}x32x14x14 ->64 k3p1 (batch scaling)", _conv_fwd(_n, 32, 64, 14),
-                  quick=False, params=_p))
+                  quick=False, params=_p, flops=_flops(_p)))
     register(Case("conv", f"conv2d_backward {_n}x32x14x14 ->64 k3p1 (batch scaling)", _conv_bwd(_n, 32, 64, 14),
-                  quick=False, params=_p))
+                  quick=False, params=_p, flops=_flops(_p, True)))
 for _c in (8, 16, 32, 64, 128):
     _p = {"N": 32, "C": _c, "C_out": _c, "H": 14, "k": 3}
     register(Case("conv", f"conv2d_forward 32x{_c}x14x14 ->{_c} k3p1 (channel scaling)", _conv_fwd(32, _c, _c, 14),
-                  quick=False, params=_p))
+                  quick=False, params=_p, flops=_flops(_p)))
     register(Case("conv", f"conv2d_backward 32x{_c}x14x14 ->{_c} k3p1 (channel scaling)", _conv_bwd(32, _c, _c, 14),
-                  quick=False, params=_p))
+                  quick=False, params=_p, flops=_flops(_p, True)))
 
 
 def _lenet_step(n=64):

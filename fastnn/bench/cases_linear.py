@@ -48,12 +48,18 @@ def _linear_fwd_bwd(n, fin, fout, act, dtype=np.float32):
     return make
 
 
+def _flops(n, fin, fout):
+    """x @ w.T: 2 n fin fout (the backward's dx and dw are two more of the same)."""
+    return 2.0 * n * fin * fout
+
+
 register(Case("linear", "linear_forward relu 64x784->256", _linear_fwd(64, 784, 256, "relu"),
-              impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 64, "in": 784, "out": 256}))
+              impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 64, "in": 784, "out": 256},
+              flops=_flops(64, 784, 256)))
 register(Case("linear", "linear fwd+bwd relu 64x784->256", _linear_fwd_bwd(64, 784, 256, "relu"),
-              params={"N": 64, "in": 784, "out": 256}))
+              params={"N": 64, "in": 784, "out": 256}, flops=3 * _flops(64, 784, 256)))
 register(Case("linear", "linear_forward 10 elements (call overhead)", _linear_fwd(1, 10, 1, None),
               impls=("compiled", "reference", "numpy-naive", "torch"), params={"N": 1}))
 for _n in (16, 256, 1024):
     register(Case("linear", f"linear_forward relu {_n}x784->256", _linear_fwd(_n, 784, 256, "relu"),
-                  quick=False, params={"N": _n, "in": 784, "out": 256}))
+                  quick=False, params={"N": _n, "in": 784, "out": 256}, flops=_flops(_n, 784, 256)))

@@ -84,8 +84,14 @@ def _mlp_step(n, fin=784, hidden=256, classes=10, dtype=np.float32):
     return make
 
 
+def _flops(n, fin=784, hidden=256, classes=10):
+    """The step's GEMMs: both layers forward, their weight gradients, and the hidden layer's input
+    gradient (the first layer's is not needed), 2 per multiply-add."""
+    return 2.0 * n * (2 * fin * hidden + 3 * hidden * classes)
+
+
 register(Case("mlp", "mlp train step 784-256-10 batch 64", _mlp_step(64),
-              params={"N": 64, "in": 784, "hidden": 256, "out": 10}))
+              params={"N": 64, "in": 784, "hidden": 256, "out": 10}, flops=_flops(64)))
 for _n in (16, 256, 1024):
     register(Case("mlp", f"mlp train step 784-256-10 batch {_n}", _mlp_step(_n), quick=False,
-                  params={"N": _n, "in": 784, "hidden": 256, "out": 10}))
+                  params={"N": _n, "in": 784, "hidden": 256, "out": 10}, flops=_flops(_n)))

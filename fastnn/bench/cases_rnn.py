@@ -65,6 +65,15 @@ def _case(kind, T, N, D, H, direction, truncate=None, dtype=np.float32):
     return make
 
 
+def _flops(kind, T, N, D, H, backward):
+    """The GEMMs every step needs: the input projection (T N, D) @ (D, G H) and the recurrent one
+    (N, H) @ (H, G H) per step, 2 per multiply-add; the backward does each twice (the gradient
+    of its input and of its weight). Not stated for truncated BPTT, whose work depends on the
+    window."""
+    f = 2.0 * T * N * GATES[kind] * H * (D + H)
+    return 2 * f if backward else f
+
+
 def _register(kind, T, N, D, H, quick, truncate=None):
     label = {"rnn": "rnn(tanh)", "lstm": "lstm", "gru": "gru"}[kind]
     for direction in ("forward", "backward"):
@@ -76,7 +85,8 @@ def _register(kind, T, N, D, H, quick, truncate=None):
             name += f" truncate={truncate}"
             impls = ("compiled", "reference")
         register(Case("rnn", name, _case(kind, T, N, D, H, direction, truncate), impls=impls,
-                      quick=quick, params={"T": T, "N": N, "D": D, "H": H}))
+                      quick=quick, params={"T": T, "N": N, "D": D, "H": H},
+                      flops=0.0 if truncate is not None else _flops(kind, T, N, D, H, direction == "backward")))
 
 
 for _kind in ("lstm", "rnn", "gru"):
