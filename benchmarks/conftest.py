@@ -27,6 +27,6 @@ def run_case(benchmark, case, impl):
         pytest.skip(str(err))
     benchmark.group = case.name
     benchmark.extra_info["impl"] = impl
-    if case.flops or case.bytes:     # the case's least work, as `python -m fastnn bench --roofline` uses it
-        benchmark.extra_info.update(flops=case.flops, bytes=case.bytes)
+    if case.flops:                   # the case's GEMM work, as `python -m fastnn bench --roofline` uses it
+        benchmark.extra_info["flops"] = case.flops
     benchmark(fn)

@@ -155,9 +155,9 @@ def test_select_cases_thread_scaling_adds_one_thread_impl():
     assert ONE_THREAD not in impls
 
 
-def test_bench_roofline_bounds_each_case_by_its_work(tmp_path):
-    """--roofline measures the GEMM and streaming rates and bounds every case that states its
-    work: bound = max(flops / flop_s, bytes / byte_s), of_bound = bound / median."""
+def test_bench_roofline_bounds_each_case_by_its_flops(tmp_path):
+    """--roofline measures the GEMM rate and bounds every case that states its FLOPs:
+    bound = flops / flop_s, of_bound = bound / median."""
     out = tmp_path / "bench.json"
     r = fastnn_cli("bench", "--family", "rnn,softmax", "--impl", "compiled", "--roofline",
                    "--repeat", "3", "--max-time", "0.05", "--no-quiet-pools", "--json", str(out))
@@ -165,47 +165,41 @@ def test_bench_roofline_bounds_each_case_by_its_work(tmp_path):
     assert "roofline:" in r.stdout and "of bound" in r.stdout
     doc = json.loads(out.read_text())
     peaks = doc["peaks"]
-    assert peaks["flop_s"] > 1e8 and peaks["byte_s"] > 1e7 and peaks["threads"] >= 1
+    assert peaks["flop_s"] > 1e8 and peaks["threads"] >= 1
     by_name = {res["name"]: res for res in doc["results"]}
     lstm = by_name["lstm_forward T=50 N=32 D=64 H=128"]
     assert lstm["flops"] == 2.0 * 50 * 32 * 4 * 128 * (64 + 128)
-    assert lstm["roofline"]["limit"] == "flops"
     assert lstm["roofline"]["bound_s"] == pytest.approx(lstm["flops"] / peaks["flop_s"])
     med = lstm["impls"]["compiled"]["median_s"]
     assert lstm["roofline"]["of_bound"] == pytest.approx(lstm["roofline"]["bound_s"] / med)
-    soft = by_name["softmax_forward 4096x1000 axis=-1"]
-    assert soft["roofline"]["limit"] == "bytes" and soft["bytes"] == 2 * 4.0 * 4096 * 1000
-    assert soft["roofline"]["bound_s"] == pytest.approx(soft["bytes"] / peaks["byte_s"])
-    assert "roofline" not in by_name["softmax_forward 64x10 (call overhead)"]   # states no work
+    assert lstm["roofline"]["rate"] == pytest.approx(lstm["flops"] / med)
+    assert "roofline" not in by_name["softmax_forward 4096x1000 axis=-1"]     # states no FLOPs
 
 
-def test_add_roofline_takes_the_longer_bound():
+def test_add_roofline_and_its_table():
     from fastnn.bench.run import add_roofline, format_roofline
-    peaks = {"flop_s": 1e11, "byte_s": 1e10, "threads": 2}
-    mk = lambda flops, nbytes: {"name": "c", "flops": flops, "bytes": nbytes,
-                                "impls": {"compiled": {"median_s": 2e-3}}}
-    res = [mk(1e8, 1e6), mk(1e6, 1e7), mk(0.0, 0.0), dict(mk(1e8, 0.0), impls={})]
+    peaks = {"flop_s": 1e11, "threads": 2}
+    mk = lambda flops, impls: {"name": "c", "flops": flops, "impls": impls}
+    res = [mk(1e8, {"compiled": {"median_s": 2e-3}}), mk(0.0, {"compiled": {"median_s": 1e-3}}),
+           mk(1e8, {})]
     add_roofline(res, peaks)
-    assert res[0]["roofline"]["limit"] == "flops" and res[0]["roofline"]["bound_s"] == pytest.approx(1e-3)
-    assert res[0]["roofline"]["of_bound"] == pytest.approx(0.5)
-    assert res[0]["roofline"]["rate"] == pytest.approx(1e8 / 2e-3)
-    assert res[1]["roofline"]["limit"] == "bytes" and res[1]["roofline"]["bound_s"] == pytest.approx(1e-3)
-    assert "roofline" not in res[2] and "roofline" not in res[3]   # no work stated / not timed
+    assert res[0]["roofline"] == pytest.approx({"bound_s": 1e-3, "rate": 5e10, "of_bound": 0.5})
+    assert "roofline" not in res[1] and "roofline" not in res[2]   # no FLOPs stated / not timed
     table = format_roofline(res, peaks)
-    assert "100 GFLOP/s" in table and "50%" in table
-    assert "nothing to bound" in format_roofline(res[2:], peaks)
+    assert "100 GFLOP/s" in table and "50 GFLOP/s" in table and "50%" in table
+    assert "nothing to bound" in format_roofline(res[1:], peaks)
 
 
-def test_cases_state_their_work():
-    """The FLOP and byte counts of a few cases, written out: the roofline is only as right as these."""
+def test_cases_state_their_flops():
+    """The FLOP counts of a few cases, written out: the roofline is only as right as these."""
     from fastnn.bench import all_cases
-    work = {c.name: (c.flops, c.bytes) for c in all_cases()}
-    assert work["linear_forward relu 64x784->256"] == (2.0 * 64 * 784 * 256, 0.0)
-    assert work["linear fwd+bwd relu 64x784->256"][0] == 3 * 2.0 * 64 * 784 * 256
-    assert work["mlp train step 784-256-10 batch 64"][0] == 2.0 * 64 * (2 * 784 * 256 + 3 * 256 * 10)
-    assert work["conv2d_forward 64x32x14x14 ->64 k3p1"][0] == 2.0 * 64 * 64 * 32 * 9 * 14 * 14
-    assert work["conv2d_backward 8x64x56x56 ->64 k3p1"][0] == 2 * 2.0 * 8 * 64 * 64 * 9 * 56 * 56
-    assert work["rnn(tanh)_backward T=50 N=32 D=64 H=128"][0] == 2 * 2.0 * 50 * 32 * 128 * (64 + 128)
-    assert work["cross_entropy fwd+bwd 4096x1000"] == (0.0, 3 * 4.0 * 4096 * 1000)
-    assert work["Adam step 1M float32"] == (0.0, 7 * 4.0 * (1 << 20))
-    assert work["rnn(tanh)_backward T=50 N=32 D=64 H=128 truncate=5"] == (0.0, 0.0)
+    flops = {c.name: c.flops for c in all_cases()}
+    assert flops["linear_forward relu 64x784->256"] == 2.0 * 64 * 784 * 256
+    assert flops["linear fwd+bwd relu 64x784->256"] == 3 * 2.0 * 64 * 784 * 256
+    assert flops["mlp train step 784-256-10 batch 64"] == 2.0 * 64 * (2 * 784 * 256 + 3 * 256 * 10)
+    assert flops["conv2d_forward 64x32x14x14 ->64 k3p1"] == 2.0 * 64 * 64 * 32 * 9 * 14 * 14
+    assert flops["conv2d_backward 8x64x56x56 ->64 k3p1"] == 2 * 2.0 * 8 * 64 * 64 * 9 * 56 * 56
+    assert flops["rnn(tanh)_backward T=50 N=32 D=64 H=128"] == 2 * 2.0 * 50 * 32 * 128 * (64 + 128)
+    assert flops["gru_forward T=50 N=32 D=64 H=128"] == 2.0 * 50 * 32 * 3 * 128 * (64 + 128)
+    assert flops["rnn(tanh)_backward T=50 N=32 D=64 H=128 truncate=5"] == 0.0
+    assert flops["softmax_forward 4096x1000 axis=-1"] == 0.0

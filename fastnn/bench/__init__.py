@@ -7,9 +7,8 @@ A case is one operation at one size, runnable on several implementations:
     "torch"      PyTorch CPU, when installed
     other names  for extra baselines (e.g. "numpy-naive" for the one-liner a user would write)
 
-``flops`` / ``bytes`` state the least work the operation needs (the GEMMs' floating-point
-operations; the bytes a single streaming pass must move), from which ``bench --roofline`` gives
-each case its lower bound on this machine.
+``flops`` states the floating-point operations of a GEMM-bound case (its direct algorithm), from
+which ``bench --roofline`` gives the case a lower bound on this machine.
 
 ``make(impl)`` returns a zero-argument callable that runs the operation once on inputs it built
 beforehand (so timing covers the call, not the setup), or raises Unavailable when that
@@ -41,9 +40,7 @@ class Case:
     impls: Tuple[str, ...] = IMPLS
     quick: bool = True               # part of the quick `python -m fastnn bench` set
     params: dict = field(default_factory=dict)   # numbers for scaling plots: {"N": 64, ...}
-    # What the operation must do at least, for `bench --roofline` (0: not stated):
-    flops: float = 0.0     # floating-point operations of the direct algorithm, 2 per multiply-add
-    bytes: float = 0.0     # memory traffic if every input is read once and every output written once
+    flops: float = 0.0     # GEMM work of the direct algorithm, 2 per multiply-add (0: not stated)
 
 
 _REGISTRY = []

@@ -54,14 +54,12 @@ register(Case("activation", "relu_forward 10 elements (call overhead)", _fwd("re
               impls=("compiled", "reference", "numpy-naive", "torch"), params={"n": 10}))
 register(Case("activation", "relu_backward 10 elements (call overhead)", _bwd("relu", (10,)),
               params={"n": 10}))
-_BIG = 4.0 * 4096 * 1000     # bytes of one float32 (4096, 1000) array
 for _op in ("relu", "sigmoid", "tanh", "gelu"):
-    # forward: x read, y written; backward: dy and x (or y) read, dx written
     register(Case("activation", f"{_op}_forward {_N}", _fwd(_op, (4096, 1000)),
                   impls=("compiled", "reference", "torch") + (("numpy-naive",) if _op in _NAIVE else ()),
-                  params={"n": 4096000}, bytes=2 * _BIG))
+                  params={"n": 4096000}))
     register(Case("activation", f"{_op}_backward {_N}", _bwd(_op, (4096, 1000)),
-                  params={"n": 4096000}, bytes=3 * _BIG))
+                  params={"n": 4096000}))
 for _op in ("leaky_relu", "sign"):
     register(Case("activation", f"{_op}_forward {_N}", _fwd(_op, (4096, 1000)), quick=False,
                   impls=("compiled", "reference", "numpy-naive", "torch"), params={"n": 4096000}))

@@ -50,13 +50,10 @@ def _mse(n, with_backward, dtype=np.float32):
 
 
 _ALL = ("compiled", "reference", "numpy-naive", "torch")
-_BIG = 4.0 * 4096 * 1000     # bytes of the float32 (4096, 1000) logits
-# forward: the logits read once; backward: read again (or what the forward kept of them, as
-# large) and the gradient written
 register(Case("loss", "cross_entropy_forward 4096x1000", _ce(4096, 1000, False), impls=_ALL,
-              params={"N": 4096, "C": 1000}, bytes=_BIG))
+              params={"N": 4096, "C": 1000}))
 register(Case("loss", "cross_entropy fwd+bwd 4096x1000", _ce(4096, 1000, True), impls=_ALL,
-              params={"N": 4096, "C": 1000}, bytes=3 * _BIG))
+              params={"N": 4096, "C": 1000}))
 register(Case("loss", "cross_entropy fwd+bwd 64x10 (call overhead)", _ce(64, 10, True), impls=_ALL,
               params={"N": 64, "C": 10}))
 register(Case("loss", "mse_loss fwd+bwd 1M", _mse(1 << 20, True), quick=False, params={"N": 1 << 20}))

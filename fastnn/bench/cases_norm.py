@@ -78,25 +78,18 @@ def _label(shape):
     return "x".join(map(str, shape))
 
 
-def _bytes(shape, backward):
-    """float32 x read and y written; the backward also reads dy and x and writes dx."""
-    return 4.0 * int(np.prod(shape)) * (5 if backward else 2)
-
-
 for _shape in ((64, 32, 28, 28), (8, 64, 56, 56)):
     _p = dict(zip("NCHW", _shape))
-    register(Case("norm", f"batch_norm_forward train {_label(_shape)}", _batch_norm(_shape, False), params=_p,
-                  bytes=_bytes(_shape, False)))
-    register(Case("norm", f"batch_norm fwd+bwd train {_label(_shape)}", _batch_norm(_shape, True), params=_p,
-                  bytes=_bytes(_shape, True)))
+    register(Case("norm", f"batch_norm_forward train {_label(_shape)}", _batch_norm(_shape, False), params=_p))
+    register(Case("norm", f"batch_norm fwd+bwd train {_label(_shape)}", _batch_norm(_shape, True), params=_p))
 register(Case("norm", "batch_norm_forward train 256x1024", _batch_norm((256, 1024), False),
               quick=False, params={"N": 256, "C": 1024}))
 register(Case("norm", "batch_norm fwd+bwd train 256x1024", _batch_norm((256, 1024), True),
               quick=False, params={"N": 256, "C": 1024}))
 register(Case("norm", "layer_norm_forward 4096x1024", _layer_norm((4096, 1024), False),
-              params={"rows": 4096, "D": 1024}, bytes=_bytes((4096, 1024), False)))
+              params={"rows": 4096, "D": 1024}))
 register(Case("norm", "layer_norm fwd+bwd 4096x1024", _layer_norm((4096, 1024), True),
-              params={"rows": 4096, "D": 1024}, bytes=_bytes((4096, 1024), True)))
+              params={"rows": 4096, "D": 1024}))
 register(Case("norm", "batch_norm_forward 10 elements (call overhead)", _batch_norm((5, 2), False),
               params={"N": 5, "C": 2}))
 register(Case("norm", "layer_norm_forward 10 elements (call overhead)", _layer_norm((1, 10), False),

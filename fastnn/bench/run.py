@@ -21,12 +21,13 @@ Method (see README "Measuring speed"):
 * Memory: default malloc (MALLOC_* as the user has them; reported). Thread counts are reported;
   --threads N sets fastnn, torch and numpy's BLAS to N threads (fastnn's own OpenBLAS stays at 1
   thread: fastnn's OpenMP threads call it).
-* Roofline: --roofline measures what fastnn itself reaches on this machine at its thread
-  count (peak_rates: a float32 1024^3 GEMM through its BLAS and threads, and relu streaming
-  64 MiB into a preallocated output), and gives every case that states its least work
-  (Case.flops / Case.bytes) a lower bound, max(flops / GEMM rate, bytes / stream rate), and the
-  fraction of it that the median reaches. A bound above a target shows that target cannot be met
-  on this machine by any implementation of that algorithm that uses this BLAS.
+* Roofline: --roofline measures the float32 GEMM rate fastnn itself reaches on this machine at
+  its thread count (peak_rates: a 1024^3 GEMM through its BLAS and threads) and gives every case
+  that states its FLOPs (Case.flops: GEMM-bound cases) a lower bound, FLOPs / rate, and the
+  fraction of it that the median reaches. A bound above a target shows that the target cannot be
+  met on this machine by the direct algorithm on this BLAS. (Memory-bound cases state no bound:
+  their data is partly cache-resident from call to call, so no single streaming rate bounds
+  them; relu over the same shape is the practical floor, and it is in the table.)
 * Thread scaling: --thread-scaling adds the implementation "compiled-1t", fastnn's kernels with
   fastnn at ONE thread (set around its samples only, outside the timed calls), interleaved with
   "compiled" at the current count; its "x vs compiled-1t" column is the speedup that the threads
@@ -367,7 +368,7 @@ def run_case(case, impls, rounds, max_time):
     """Time one case on the given implementations, interleaved; returns a result dict."""
     from fastnn.bench import Unavailable
     res = {"family": case.family, "name": case.name, "params": dict(case.params),
-           "flops": case.flops, "bytes": case.bytes, "quick": case.quick, "impls": {}, "skipped": {}, "errors": {}, "speedup": {}}
+           "flops": case.flops, "quick": case.quick, "impls": {}, "skipped": {}, "errors": {}, "speedup": {}}
     fns = {}
     for impl in impls:
         made_as = "compiled" if impl == ONE_THREAD else impl
@@ -438,7 +439,6 @@ def run_cases(cases, impls, rounds, max_time, progress=False):
 # roofline
 
 ROOFLINE_GEMM = 1024          # the GEMM that measures the FLOP rate: float32 (n, n) @ (n, n)
-ROOFLINE_STREAM = 1 << 24     # float32 elements relu streams to measure bandwidth (64 MiB each way)
 
 
 def _best_time(fn, budget_s):
@@ -452,11 +452,10 @@ def _best_time(fn, budget_s):
 
 
 def peak_rates(budget_s=1.0):
-    """{"flop_s", "byte_s", "threads"}: the rates fastnn reaches on this machine at its current
-    thread count. flop_s from a float32 (1024, 1024) @ (1024, 1024).T through linear_forward (its
-    BLAS, split over its threads) into a preallocated output; byte_s from relu_forward over 16M
-    float32 into a preallocated output (64 MiB read + 64 MiB written). The fastest call counts,
-    not the median: the bound is what this machine can do, not what it did on average."""
+    """{"flop_s", "threads"}: the float32 GEMM rate fastnn reaches on this machine at its current
+    thread count: (1024, 1024) @ (1024, 1024).T through linear_forward (its BLAS, split over its
+    threads) into a preallocated output, the fastest call within budget_s (a bound is what the
+    machine can do, not what it did on average)."""
     import numpy as np
     import fastnn
     from fastnn import functional as F
@@ -465,51 +464,40 @@ def peak_rates(budget_s=1.0):
     a = rng.standard_normal((n, n), dtype=np.float32)
     w = rng.standard_normal((n, n), dtype=np.float32)
     c = np.empty((n, n), np.float32)
-    x = rng.standard_normal(ROOFLINE_STREAM, dtype=np.float32)
-    y = np.empty_like(x)
-    gemm = _best_time(lambda: F.linear_forward(a, w, out=c), budget_s / 2)
-    stream = _best_time(lambda: F.relu_forward(x, out=y), budget_s / 2)
-    return {"flop_s": 2.0 * n ** 3 / gemm, "byte_s": 2.0 * x.nbytes / stream,
-            "threads": fastnn.get_num_threads()}
+    gemm = _best_time(lambda: F.linear_forward(a, w, out=c), budget_s)
+    return {"flop_s": 2.0 * n ** 3 / gemm, "threads": fastnn.get_num_threads()}
 
 
 def add_roofline(results, peaks):
-    """Give every result whose case states flops or bytes a "roofline" entry: bound_s (the lower
-    bound max(flops / flop_s, bytes / byte_s)), limit ("flops" or "bytes", whichever sets it),
-    rate (fastnn's achieved FLOP/s or byte/s at its median) and of_bound (bound_s / median)."""
+    """Give every timed result whose case states its FLOPs a "roofline" entry: bound_s (flops at
+    peaks["flop_s"]: no implementation of the direct algorithm on this BLAS is faster), rate
+    (fastnn's FLOP/s at its median) and of_bound (bound_s / median)."""
     for r in results:
         med = r["impls"].get("compiled", {}).get("median_s")
-        if not med or not (r.get("flops") or r.get("bytes")):
-            continue
-        t_flops = (r.get("flops") or 0.0) / peaks["flop_s"]
-        t_bytes = (r.get("bytes") or 0.0) / peaks["byte_s"]
-        limit = "flops" if t_flops >= t_bytes else "bytes"
-        r["roofline"] = {"bound_s": max(t_flops, t_bytes), "limit": limit,
-                         "rate": r[limit] / med, "of_bound": max(t_flops, t_bytes) / med}
+        if med and r.get("flops"):
+            bound = r["flops"] / peaks["flop_s"]
+            r["roofline"] = {"bound_s": bound, "rate": r["flops"] / med, "of_bound": bound / med}
 
 
 def format_roofline(results, peaks):
-    """The roofline table: per case with a bound, fastnn's median, its achieved rate, the bound
-    and the fraction of it reached."""
+    """The roofline table: per case with a bound, fastnn's median, its FLOP rate, the bound and
+    the fraction of it reached."""
     head = (f"roofline: this machine at {peaks['threads']} fastnn thread(s) reaches "
-            f"{peaks['flop_s'] / 1e9:.0f} GFLOP/s (float32 {ROOFLINE_GEMM}^3 GEMM) and "
-            f"{peaks['byte_s'] / 1e9:.1f} GB/s (relu streaming 64 MiB)")
+            f"{peaks['flop_s'] / 1e9:.0f} GFLOP/s (float32 {ROOFLINE_GEMM}^3 GEMM)")
     rows = [[r["name"], _fmt_time(r["impls"]["compiled"]["median_s"]),
-             (f"{r['roofline']['rate'] / 1e9:.0f} GFLOP/s" if r["roofline"]["limit"] == "flops"
-              else f"{r['roofline']['rate'] / 1e9:.1f} GB/s"),
-             _fmt_time(r["roofline"]["bound_s"]), f"{100 * r['roofline']['of_bound']:.0f}%"]
+             f"{r['roofline']['rate'] / 1e9:.0f} GFLOP/s", _fmt_time(r["roofline"]["bound_s"]),
+             f"{100 * r['roofline']['of_bound']:.0f}%"]
             for r in results if "roofline" in r]
     if not rows:
-        return head + "\n(no selected case states its work: nothing to bound)"
+        return head + "\n(no selected case states its FLOPs: nothing to bound)"
     header = ["case", "fastnn", "achieved", "bound", "of bound"]
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
                                    for k, (c, w) in enumerate(zip(cells, widths)))
     text = [head, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
-    text.append("bound: the least time for the case's FLOPs (2 per multiply-add of the direct "
-                "algorithm) at the GEMM rate, or for its bytes (every input read and every output "
-                "written once) at the stream rate, whichever is longer. Winograd convolutions do "
-                "fewer FLOPs than the direct algorithm and can pass 100%.")
+    text.append("bound: the case's FLOPs (2 per multiply-add of the direct algorithm) at that GEMM "
+                "rate. Winograd convolutions do fewer FLOPs than the direct algorithm and can pass "
+                "100%.")
     return "\n".join(text)
 
 
