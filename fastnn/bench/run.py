@@ -489,7 +489,7 @@ def format_roofline(results, peaks):
              f"{100 * r['roofline']['of_bound']:.0f}%"]
             for r in results if "roofline" in r]
     if not rows:
-        return head + "\n(no selected case states its FLOPs: nothing to bound)"
+        return head + "\n(no case timed on \"compiled\" states its FLOPs: nothing to bound)"
     header = ["case", "fastnn", "achieved", "bound", "of bound"]
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
