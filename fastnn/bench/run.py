@@ -102,8 +102,8 @@ def add_arguments(p):
                    help=f"also time fastnn at 1 thread ('{ONE_THREAD}'), interleaved, to see what "
                         "the threads gain and list any case they make slower")
     p.add_argument("--roofline", action="store_true",
-                   help="measure this machine's GEMM and streaming rates and show each case's lower "
-                        "bound and how close fastnn gets to it")
+                   help="measure the float32 GEMM rate fastnn reaches here and show each GEMM-bound "
+                        "case's least time at that rate and how close fastnn gets to it")
     p.add_argument("--repeat", type=_positive_int, metavar="R",
                    help=f"interleaved rounds per case (default {QUICK_ROUNDS} quick, {FULL_ROUNDS} full)")
     p.add_argument("--json", metavar="PATH", help="write every number and the environment as JSON")
