@@ -1,7 +1,7 @@
-"""Constructor-argument checks shared by the layer modules (conv.py, rnn.py)."""
+"""Constructor-argument checks shared by the layer modules (layers.py, conv.py, rnn.py)."""
 import numpy as np
 
-_FLOAT_TYPES = (np.float32, np.float64)
+from ..reference._checks import FLOAT_TYPES as _FLOAT_TYPES
 
 
 def _int(v, what, minimum=0):

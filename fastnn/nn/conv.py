@@ -5,13 +5,10 @@ As in layers.py, each forward looks the kernel module up with ``fastnn.get_backe
 the kernel's ctx and that module, and its backward pairs with them. Image layers take
 (N, C, H, W), or an unbatched (C, H, W) as torch does (the gradient comes back in the same shape).
 """
-import math
-
 import numpy as np
 
 from ..backend import get_backend
-from . import init
-from .layers import kernel, _check_float_input
+from .layers import kernel, _check_float_input, _init_weight_bias
 from ._util import _int, _float_dtype
 from .module import Module, Parameter
 
@@ -104,18 +101,9 @@ class Conv2d(_ImageOp):
         else:
             self.padding = self._pad = _pair(padding, "Conv2d padding", 0)
         dtype = _float_dtype(dtype, "Conv2d")
-        rng = init.new_generator(rng) if rng is not None else init.default_generator()
         kh, kw = self.kernel_size
-        w_shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
-        self.weight = Parameter(np.empty(w_shape, dtype))
-        init.kaiming_uniform_(self.weight, a=np.sqrt(5), rng=rng)
-        if bias:
-            fan_in = self.in_channels // self.groups * kh * kw
-            bound = 1 / math.sqrt(fan_in)
-            self.bias = Parameter(np.empty(self.out_channels, dtype))
-            init.uniform_(self.bias, -bound, bound, rng=rng)
-        else:
-            self.register_parameter("bias", None)
+        _init_weight_bias(self, (self.out_channels, self.in_channels // self.groups, kh, kw),
+                          self.in_channels // self.groups * kh * kw, bias, dtype, rng)
 
     def forward(self, x):
         return self._forward(x, None)

@@ -9,6 +9,7 @@ import numpy as np
 from ..backend import get_backend
 from ..reference._checks import FLOAT_TYPES as _FLOAT_TYPES
 from . import init
+from ._util import _int, _float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Sign",
@@ -73,15 +74,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"Linear {name} must be an int, got {type(v).__name__}")
-            if v < 0:
-                raise ValueError(f"Linear {name} must be >= 0, got {v}")
-        dtype = np.dtype(dtype)
-        if dtype.type not in _FLOAT_TYPES:
-            raise TypeError(f"Linear dtype must be float32 or float64, got {dtype}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _int(in_features, "Linear in_features")
+        self.out_features = _int(out_features, "Linear out_features")
+        dtype = _float_dtype(dtype, "Linear")
         _init_weight_bias(self, (self.out_features, self.in_features), self.in_features, bias,
                           dtype, rng)
 
