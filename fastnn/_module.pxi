@@ -37,8 +37,9 @@ _COMPILE_FLAGS = FASTNN_COMPILE_FLAGS.decode()
 
 # FNN_BY_DTYPE(t, name, ...) calls name_f32(...) when the numpy type number t is NPY_FLOAT32 and
 # name_f64(...) otherwise. A binding declares each kernel once, as a macro over it with void *
-# array arguments (void * converts to float * and double * alike, and the C compiler still
-# checks every call against the kernel's prototypes in csrc/), and so calls each kernel once
+# array arguments (void * converts to float * and double * alike; the C compiler still checks
+# the argument count and the scalar arguments against the prototypes in csrc/, but not which
+# pointer goes where), and so calls each kernel once
 # instead of writing the float32 and float64 calls side by side.
 cdef extern from *:
     """

@@ -65,11 +65,13 @@ def _case(kind, T, N, D, H, direction, truncate=None, dtype=np.float32):
     return make
 
 
-def _flops(kind, T, N, D, H, backward):
+def _flops(kind, T, N, D, H, backward, truncate=None):
     """The GEMMs every step needs: the input projection (T N, D) @ (D, G H) and the recurrent one
     (N, H) @ (H, G H) per step, 2 per multiply-add; the backward does each twice (the gradient
-    of its input and of its weight). Not stated for truncated BPTT, whose work depends on the
-    window."""
+    of its input and of its weight). Not stated (0) for truncated BPTT, whose work depends on
+    the window."""
+    if truncate is not None:
+        return 0.0
     f = 2.0 * T * N * GATES[kind] * H * (D + H)
     return 2 * f if backward else f
 
@@ -86,7 +88,7 @@ def _register(kind, T, N, D, H, quick, truncate=None):
             impls = ("compiled", "reference")
         register(Case("rnn", name, _case(kind, T, N, D, H, direction, truncate), impls=impls,
                       quick=quick, params={"T": T, "N": N, "D": D, "H": H},
-                      flops=0.0 if truncate is not None else _flops(kind, T, N, D, H, direction == "backward")))
+                      flops=_flops(kind, T, N, D, H, direction == "backward", truncate)))
 
 
 for _kind in ("lstm", "rnn", "gru"):

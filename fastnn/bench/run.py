@@ -27,7 +27,8 @@ Method (see README "Measuring speed"):
   fraction of it that the median reaches. A bound above a target shows that the target cannot be
   met on this machine by the direct algorithm on this BLAS. (Memory-bound cases state no bound:
   their data is partly cache-resident from call to call, so no single streaming rate bounds
-  them; relu over the same shape is the practical floor, and it is in the table.)
+  them. For the (4096, 1000) softmax and loss cases, relu_forward 4096x1000 of the activation
+  family is the practical floor.)
 * Thread scaling: --thread-scaling adds the implementation "compiled-1t", fastnn's kernels with
   fastnn at ONE thread (set around its samples only, outside the timed calls), interleaved with
   "compiled" at the current count; its "x vs compiled-1t" column is the speedup that the threads
@@ -491,10 +492,7 @@ def format_roofline(results, peaks):
     if not rows:
         return head + "\n(no case timed on \"compiled\" states its FLOPs: nothing to bound)"
     header = ["case", "fastnn", "achieved", "bound", "of bound"]
-    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
-                                   for k, (c, w) in enumerate(zip(cells, widths)))
-    text = [head, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    text = [head] + _columns(header, rows)
     text.append("bound: the case's FLOPs (2 per multiply-add of the direct algorithm) at that GEMM "
                 "rate. Winograd convolutions do fewer FLOPs than the direct algorithm and can pass "
                 "100%.")
@@ -512,6 +510,15 @@ def _fmt_time(s):
     if s < 1:
         return f"{s * 1e3:.2f}ms" if s < 1e-1 else f"{s * 1e3:.1f}ms"
     return f"{s:.2f}s"
+
+
+def _columns(header, rows):
+    """Lines of a plain-text table of strings: the header, a rule, the rows; the first column
+    left-aligned, the others right-aligned."""
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
+                                   for k, (c, w) in enumerate(zip(cells, widths)))
+    return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
 def format_table(results):
@@ -541,10 +548,7 @@ def format_table(results):
         for i in others:
             row.append(f"{r['speedup'][i]:.2f}" if i in r["speedup"] else "")
         rows.append(row)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
-                                   for k, (c, w) in enumerate(zip(cells, widths)))
-    text = [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    text = _columns(header, rows)
     text.append("times: median per call ± half the interquartile range; "
                 "x vs I: median(I) / median(compiled), > 1 means compiled is faster")
     return "\n".join(text)
