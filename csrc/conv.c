@@ -233,9 +233,10 @@ static fnn_dw_wino_plan fnn_dw_wino_make_plan(const fnn_conv_geom *g, int es)
     return p;
 }
 
-/* The backward workspace when dx goes by Winograd: [the transposed convolution's Winograd
- * workspace | w' (C, C_out, 3, 3) | dz (N, C_out, H_out, W_out) when relu | the im2col plan
- * for dw and db]. */
+/* The backward workspace when dx goes by Winograd (then fnn_conv_use_wino(g) holds too: the
+ * transposed geometry swaps C and C_out and keeps the rest of what it tests):
+ * [the transposed convolution's Winograd workspace | w' (C, C_out, 3, 3) | dz (N, C_out,
+ * H_out, W_out) when relu | wino_dw's plan, or im2col's for db alone, whichever is larger]. */
 typedef struct {
     int64_t wflip, dz, rest, total;
 } fnn_dx_wino_plan;
@@ -247,8 +248,9 @@ static fnn_dx_wino_plan fnn_dx_wino_make_plan(const fnn_conv_geom *g, const fnn_
     p.dz = p.wflip + fnn_align64(g->c * g->c_out * 9 * es);
     p.rest = p.dz + (act == FNN_ACT_RELU ? fnn_align64(g->n * g->c_out * g->h_out * g->w_out * es) : 0);
     p.total = fnn_conv_make_plan(g, 1, es).total;
-    if (fnn_conv_use_wino(g) && fnn_dw_wino_make_plan(g, es).total > p.total)
-        p.total = fnn_dw_wino_make_plan(g, es).total;
+    const int64_t dw_bytes = fnn_dw_wino_make_plan(g, es).total;
+    if (dw_bytes > p.total)
+        p.total = dw_bytes;
     p.total += p.rest;
     return p;
 }
@@ -750,7 +752,7 @@ FNN_HOT static void FNN(wino_in_block)(real *v, real *scratch, const real *x, co
             if (m == 4) {
                 for (int64_t i = 0; i < a; i++)
                     if (!r[i])
-                        r[i] = scratch;            /* FNN(wino4_scratch): W zeros first */
+                        r[i] = scratch;            /* FNN_WINO4_SCRATCH: W zeros first */
                 FNN(wino4_in_row)(o, vplane, r, pw, W, tw, scratch + FNN_WINO4_TB(g, tw));
                 continue;
             }
@@ -899,11 +901,11 @@ static void FNN(wino_forward)(real *y, void *work, const real *x, const real *w,
     }
 }
 
-/* The weight gradient by Winograd F(2x2, 3x3) (fnn_conv_use_wino(g) holds), the adjoint of
- * wino_fwd_block: with V = B^T d B for every input tile and dM = A dY A^T for the matching 2x2
- * output-gradient tile (zero past H_out / W_out), dU[k] (C_out, C) = sum over tiles of
- * dM[k] (C_out, L) @ V[k]^T (L, C), 16 GEMMs per block of tile rows, and dw = G^T dU G per
- * filter. Same blocks as the forward pass, but handed out statically (thread t always sums the
+/* The weight gradient by Winograd F(m x m, 3x3), m = fnn_wino_tile(g) (fnn_conv_use_wino(g)
+ * holds), the adjoint of wino_fwd_block: with V = B^T d B for every input tile and
+ * dM = A dY A^T for the matching m x m output-gradient tile (zero past H_out / W_out),
+ * dU[k] (C_out, C) = sum over tiles of dM[k] (C_out, L) @ V[k]^T (L, C), (m+2)^2 GEMMs per
+ * block of tile rows, and dw = G^T dU G per filter. Same blocks as the forward pass, but handed out statically (thread t always sums the
  * same run of blocks into its own dU, thread 0 into the shared one; added in thread order), so
  * dw is identical from run to run. db comes from the same pass over dz, in double.
  * Workspace: the forward plan (its U region is thread 0's dU, its per-thread V and M hold V
@@ -1466,9 +1468,9 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                          const fnn_conv_geom *g, int act)
 {
     fnn_conv_geom gt;
-    if (g->n > 0 && fnn_conv_dx_wino(g, &gt) && (dx || (dw && fnn_conv_use_wino(g)))) {
-        /* dx by Winograd as the transposed convolution of dz; dw (and db) by Winograd too when
-         * the convolution itself qualifies, else by im2col below */
+    if (g->n > 0 && fnn_conv_dx_wino(g, &gt) && (dx || dw)) {
+        /* dx by Winograd as the transposed convolution of dz, dw (and db) by Winograd too (the
+         * convolution itself qualifies whenever its transpose does); db alone by im2col */
         const fnn_dx_wino_plan dp = fnn_dx_wino_make_plan(g, &gt, act, (int)sizeof(real));
         real *wflip = (real *)((char *)work + dp.wflip);
         const real *dz = dy;
@@ -1490,9 +1492,9 @@ void FNN(fnn_conv2d_bwd)(real *dx, real *dw, real *db, void *work, const real *d
                         wflip[(c * g->c_out + co) * 9 + k] = w[(co * g->c + c) * 9 + (8 - k)];
             FNN(wino_forward)(dx, work, dz, wflip, NULL, &gt, FNN_ACT_NONE);
         }
-        if (dw && fnn_conv_use_wino(g))
+        if (dw)
             FNN(wino_dw)(dw, db, (char *)work + dp.rest, dz, x, g);
-        else if (dw || db)
+        else if (db)
             FNN(fnn_conv2d_bwd)(NULL, dw, db, (char *)work + dp.rest, dy, x, w, y, g, act);
         return;
     }
